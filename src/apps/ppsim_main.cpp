@@ -1,0 +1,121 @@
+// ppsim: the simulator and renderers on their own (no MPI, no GPU).
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "analysis/metrics.h"
+#include "cli/config_file.h"
+#include "cli/sim_options.h"
+#include "core/errors.h"
+#include "io/atomic_file.h"
+#include "io/context.h"
+#include "io/schedule_io.h"
+#include "io/timeline_io.h"
+#include "render/ascii.h"
+#include "render/metrics_table.h"
+#include "sim/simulator.h"
+
+namespace ppb {
+namespace {
+
+struct PpsimOptions {
+  ScheduleOptions schedule;
+  CostInputs costs;
+  std::string output;         // rendered timeline; renderer by extension
+  bool no_visualization = false;
+  std::string metrics_json;   // "-" for stdout
+  std::string timeline_json;  // "-" for stdout
+  int width = 0;              // 0: terminal width
+};
+
+int terminal_width() {
+  if (const char* columns = std::getenv("COLUMNS")) {
+    const int n = std::atoi(columns);
+    if (n > 20) return n;
+  }
+  return 100;
+}
+
+void check_writable(const std::string& path, const char* flag) {
+  PPB_REQUIRE_INPUT(parent_directory_exists(path), flag, ": directory of '", path, "' does not exist");
+}
+
+std::string render_output(const Timeline& timeline, const std::string& path, int width) {
+  const auto dot = path.rfind('.');
+  const std::string ext = dot == std::string::npos ? "" : path.substr(dot);
+  PPB_REQUIRE_INPUT(ext == ".txt", "--output: cannot write '", path, "': unsupported extension '", ext,
+                    "' (supported: .txt)");
+  AsciiOptions ascii;
+  ascii.width = width;
+  return render_ascii(timeline, ascii);
+}
+
+int run_simulation(const PpsimOptions& o, const std::vector<std::string>& argv) {
+  // Everything that can fail on input is checked before anything is written.
+  const Schedule schedule = build_schedule(o.schedule);
+  const CostModel costs = make_cost_model(o.costs, schedule);
+  PPB_REQUIRE_INPUT(o.width == 0 || o.width >= 10, "--width: must be at least 10 columns (got ", o.width, ")");
+  const int width = o.width > 0 ? o.width : terminal_width() - 10;
+  for (const auto& [path, flag] : {std::pair{o.schedule.dump_schedule, "--dump-schedule"},
+                                   std::pair{o.metrics_json, "--metrics-json"},
+                                   std::pair{o.timeline_json, "--timeline-json"}, std::pair{o.output, "--output"}}) {
+    if (!path.empty()) check_writable(path, flag);
+  }
+
+  const Timeline timeline = simulate(schedule, costs);
+  const Metrics metrics = compute_metrics(timeline);
+  const nlohmann::json context = make_context(argv, "simulator");
+  std::string rendered;
+  if (!o.output.empty() && !o.no_visualization) rendered = render_output(timeline, o.output, width);
+
+  if (!o.schedule.dump_schedule.empty()) save_schedule_file(schedule, o.schedule.dump_schedule);
+  if (!o.metrics_json.empty()) {
+    write_file_atomically(o.metrics_json, metrics_to_json(metrics, timeline, context).dump(2) + "\n");
+  }
+  if (!o.timeline_json.empty()) {
+    write_file_atomically(o.timeline_json, timeline_to_json(timeline, context).dump(1) + "\n");
+  }
+  if (!rendered.empty()) write_file_atomically(o.output, rendered);
+
+  // Standard output stays machine-readable when a JSON document goes there.
+  if (o.metrics_json == "-" || o.timeline_json == "-") return kExitOk;
+  std::cout << "ppsim: " << schedule.name << ", P=" << schedule.num_ranks << ", M=" << schedule.num_microbatches;
+  if (schedule.chunks > 1) std::cout << ", v=" << schedule.chunks;
+  std::cout << " (simulated)\n";
+  if (!o.no_visualization) {
+    AsciiOptions ascii;
+    ascii.width = width;
+    ascii.color = ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+    std::cout << render_ascii(timeline, ascii);
+  }
+  std::cout << format_metrics_table(metrics, timeline);
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace ppb
+
+int main(int argc, char** argv) {
+  using namespace ppb;
+  PpsimOptions options;
+  CLI::App app{"ppsim: simulate and draw pipeline-parallel schedules", "ppsim"};
+  add_schedule_options(app, options.schedule);
+  add_cost_options(app, options.costs);
+  app.add_option("--output,-o", options.output, "write the timeline picture (.txt)");
+  app.add_flag("--no-visualization", options.no_visualization, "draw no timeline");
+  app.add_option("--metrics-json", options.metrics_json, "write metrics JSON (- for stdout)");
+  app.add_option("--timeline-json", options.timeline_json, "write the timeline JSON (- for stdout)");
+  app.add_option("--width", options.width, "columns of the ASCII timeline (default: terminal width)");
+  add_config_option(app, {{"output_file", "output"}});
+
+  const int parsed = parse_command_line(app, argc, argv);
+  if (parsed >= 0) return parsed;
+  try {
+    return run_simulation(options, std::vector<std::string>(argv, argv + argc));
+  } catch (const std::exception& e) {
+    return report_error("ppsim", e);
+  }
+}

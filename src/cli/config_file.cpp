@@ -1,0 +1,112 @@
+#include "cli/config_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace ppb {
+
+namespace {
+
+std::string snake(std::string name) {
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+std::string kebab(std::string name) {
+  std::replace(name.begin(), name.end(), '_', '-');
+  return name;
+}
+
+// A scalar as CLI11 expects it on the command line.
+std::string json_scalar(const nlohmann::json& v, const std::string& key) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number()) return v.dump();
+  throw CLI::ConfigError("config key '" + key + "': expected a number, string, boolean or list of them");
+}
+
+std::vector<std::string> json_values(const nlohmann::json& v, const std::string& key) {
+  std::vector<std::string> values;
+  if (v.is_array()) {
+    for (const auto& e : v) values.push_back(json_scalar(e, key));
+  } else {
+    values.push_back(json_scalar(v, key));
+  }
+  return values;
+}
+
+std::vector<std::string> yaml_values(const YAML::Node& v, const std::string& key) {
+  std::vector<std::string> values;
+  auto scalar = [&](const YAML::Node& n) {
+    if (!n.IsScalar()) throw CLI::ConfigError("config key '" + key + "': expected a scalar or a list of scalars");
+    values.push_back(n.Scalar());
+  };
+  if (v.IsSequence()) {
+    for (const auto& e : v) scalar(e);
+  } else {
+    scalar(v);
+  }
+  return values;
+}
+
+}  // namespace
+
+JsonYamlConfig::JsonYamlConfig(std::set<std::string> known_keys, std::map<std::string, std::string> aliases)
+    : known_keys_(std::move(known_keys)), aliases_(std::move(aliases)) {}
+
+std::string JsonYamlConfig::to_config(const CLI::App*, bool, bool, std::string) const { return "{}\n"; }
+
+std::vector<CLI::ConfigItem> JsonYamlConfig::from_config(std::istream& input) const {
+  const std::string text{std::istreambuf_iterator<char>(input), std::istreambuf_iterator<char>()};
+  std::vector<std::pair<std::string, std::vector<std::string>>> entries;
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '{') {
+    nlohmann::json doc;
+    try {
+      doc = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw CLI::ConfigError(std::string("not valid JSON: ") + e.what());
+    }
+    for (const auto& [key, value] : doc.items()) entries.emplace_back(key, json_values(value, key));
+  } else {
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+      throw CLI::ConfigError(std::string("not valid YAML: ") + e.what());
+    }
+    if (doc.IsNull()) return {};
+    if (!doc.IsMap()) throw CLI::ConfigError("expected a mapping of keys to values at the top level");
+    for (const auto& kv : doc) {
+      const std::string key = kv.first.Scalar();
+      entries.emplace_back(key, yaml_values(kv.second, key));
+    }
+  }
+  std::vector<CLI::ConfigItem> items;
+  for (auto& [key, values] : entries) {
+    std::string name = snake(key);
+    if (const auto alias = aliases_.find(name); alias != aliases_.end()) name = alias->second;
+    if (known_keys_.count(name) == 0) throw CLI::ConfigError("unknown key '" + key + "'");
+    CLI::ConfigItem item;
+    item.name = kebab(name);
+    item.inputs = std::move(values);
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+void add_config_option(CLI::App& app, const std::map<std::string, std::string>& aliases) {
+  std::set<std::string> keys;
+  for (const CLI::Option* opt : app.get_options()) {
+    for (const std::string& name : opt->get_lnames()) {
+      if (name != "help" && name != "config") keys.insert(snake(name));
+    }
+  }
+  app.set_config("--config,-c", "", "JSON or YAML file of settings; keys are the long flags in snake_case");
+  app.config_formatter(std::make_shared<JsonYamlConfig>(std::move(keys), aliases));
+}
+
+}  // namespace ppb

@@ -1,0 +1,92 @@
+#include "cli/sim_options.h"
+
+#include <iostream>
+
+#include "core/errors.h"
+#include "io/schedule_io.h"
+#include "schedules/generators.h"
+
+namespace ppb {
+
+void add_schedule_options(CLI::App& app, ScheduleOptions& o) {
+  app.add_option("--schedule", o.schedule, "gpipe, 1f1b, interleaved or zb-h1")->capture_default_str();
+  app.add_option("--num-stages,-s", o.num_stages, "pipeline ranks P (GPUs)")->capture_default_str();
+  app.add_option("--num-batches,-b", o.num_batches, "microbatches M per iteration")->capture_default_str();
+  app.add_option("--chunks", o.chunks, "stages per rank v for interleaved (default 2)");
+  app.add_option("--schedule-file", o.schedule_file, "read the schedule from a .json or PyTorch .csv file");
+  app.add_option("--dump-schedule", o.dump_schedule, "write the schedule to a .json or .csv file");
+}
+
+void add_cost_options(CLI::App& app, CostInputs& c) {
+  app.add_option("--forward-times,-f", c.forward_ms, "forward time per stage in ms (one value, or one per stage)")
+      ->expected(1, -1)
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--backward-times", c.backward_ms, "backward time per stage in ms")
+      ->expected(1, -1)
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--weight-times", c.weight_ms, "weight-gradient time per stage in ms")->expected(1, -1)->delimiter(',');
+  app.add_option("--p2p-time", c.p2p_time_ms, "fixed time of one transfer in ms (overrides latency/bandwidth)");
+  app.add_option("--p2p-latency", c.p2p_latency_ms, "transfer latency in ms");
+  app.add_option("--bandwidth", c.bandwidth_gbps, "link bandwidth in GB/s (0: infinite)");
+  app.add_option("--activation-bytes", c.activation_bytes, "bytes of one activation (and gradient) message");
+  app.add_option("--optimizer-time", c.optimizer_ms, "optimizer step per rank after its last op, in ms");
+}
+
+Schedule build_schedule(const ScheduleOptions& o) {
+  if (!o.schedule_file.empty()) return load_schedule_file(o.schedule_file);
+  PPB_REQUIRE_INPUT(schedule_is_generated(o.schedule), "--schedule: unknown schedule '", o.schedule,
+                    "' (expected gpipe, 1f1b, interleaved or zb-h1)");
+  int chunks = o.chunks;
+  if (o.schedule == "interleaved") {
+    if (chunks == 0) chunks = 2;
+  } else {
+    PPB_REQUIRE_INPUT(chunks == 0 || chunks == 1, "--chunks: only the interleaved schedule has chunks (got ", chunks,
+                      " for ", o.schedule, ")");
+    chunks = 1;
+  }
+  Schedule s = generate_schedule(o.schedule, o.num_stages, o.num_batches, chunks);
+  validate(s);
+  return s;
+}
+
+namespace {
+std::string one_line(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  for (char& ch : text) {
+    if (ch == '\n') ch = ' ';
+  }
+  return text;
+}
+}  // namespace
+
+int parse_command_line(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return kExitOk;
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return kExitOk;
+  } catch (const CLI::ConfigError& e) {
+    // CLI11 does not tell the formatter which file it reads: name it here.
+    const CLI::Option* config = app.get_config_ptr();
+    const std::string file = config != nullptr && config->count() > 0 ? config->as<std::string>() + ": " : "";
+    std::cerr << app.get_name() << ": error: " << file << one_line(e.what()) << "\n";
+    return kExitBadInput;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << app.get_name() << ": error: " << one_line(e.what()) << "\n";
+    return kExitBadInput;
+  }
+  return -1;
+}
+
+int report_error(const std::string& program, const std::exception& error) {
+  std::cerr << program << ": error: " << one_line(error.what()) << "\n";
+  if (const auto* e = dynamic_cast<const Error*>(&error)) return e->exit_code();
+  return kExitInternal;
+}
+
+}  // namespace ppb

@@ -1,0 +1,44 @@
+// The schedule and cost flags shared by ppsim, its subcommands and ppbench: one
+// options struct, parsed once by CLI11, then passed by value.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "core/schedule.h"
+#include "sim/cost_model.h"
+
+namespace ppb {
+
+struct ScheduleOptions {
+  std::string schedule = "1f1b";
+  int num_stages = 4;   // P: pipeline ranks (GPUs); with chunks, P * v stages in all
+  int num_batches = 8;  // M: microbatches per iteration
+  int chunks = 0;       // v; 0: 2 for interleaved, else 1
+  std::string schedule_file;  // .json or .csv; overrides the generator
+  std::string dump_schedule;  // write the schedule (.json or .csv)
+};
+
+// Registers --schedule, --num-stages/-s, --num-batches/-b, --chunks,
+// --schedule-file, --dump-schedule.
+void add_schedule_options(CLI::App& app, ScheduleOptions& options);
+
+// Registers --forward-times/-f, --backward-times, --weight-times, --p2p-time,
+// --p2p-latency, --bandwidth, --activation-bytes, --optimizer-time.
+void add_cost_options(CLI::App& app, CostInputs& costs);
+
+// Builds (generates or loads) and validates the schedule. Throws InputError
+// naming the flag or file on bad input.
+Schedule build_schedule(const ScheduleOptions& options);
+
+// Runs CLI11 and turns its errors into one line for standard error. Returns -1
+// to continue, or the exit code to stop with (0 after --help).
+int parse_command_line(CLI::App& app, int argc, char** argv);
+
+// Prints "<program>: error: <message>" as one line and returns the exit code
+// for the exception (InputError -> 2, RunError -> 3, others -> 1).
+int report_error(const std::string& program, const std::exception& error);
+
+}  // namespace ppb
