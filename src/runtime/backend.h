@@ -1,0 +1,71 @@
+// The interface between the one executor (src/runtime/executor) and the
+// machines it runs on: the CPU backend (timed host work, MPI sends) and the CUDA
+// backend (stage kernels, NCCL sends, CUDA events). No MPI or CUDA types here.
+//
+// Per iteration the executor calls, for one rank, in the rank's list order:
+//   begin_iteration(i)
+//   for each op:
+//     wait_input(t)    for each cross-rank input t of the op (activation or gradient)
+//     compute(op, us)  the op's work, us = target duration in microseconds
+//     send_output(t)   for each cross-rank consumer t of the op's result
+//   end_iteration() -> every op and transfer of this rank, timestamped
+// Calls return as soon as the work is issued: the CPU backend runs compute
+// inline; the CUDA backend enqueues on streams and synchronises once, in
+// end_iteration. Any valid schedule must complete for any message size: a
+// backend may not rely on transport buffering (the CPU backend pre-posts
+// receives; the CUDA backend orders receives by the sender's send order).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/schedule.h"
+#include "core/timeline.h"
+
+namespace ppb {
+
+// One cross-rank hand-off, named by the op that produced the data.
+struct Transfer {
+  Op producer;              // F(s,m) for an activation, B(s,m) for a gradient
+  int src_rank = 0;
+  int dst_rank = 0;
+  std::uint64_t bytes = 0;
+};
+
+// What prepare() gets: everything known before the first iteration.
+struct RankPlan {
+  int rank = 0;
+  const Schedule* schedule = nullptr;  // outlives the backend
+  std::uint64_t activation_bytes = 0;  // size of every activation and gradient message
+  std::vector<Transfer> sends;         // this rank's sends, in issue order
+  std::vector<Transfer> receives;      // this rank's receives, in consumption order
+};
+
+// One rank's share of an iteration, on the backend's clock (microseconds,
+// now_us() base). The runtime shifts it onto the common time base.
+struct RankIterationRecord {
+  std::vector<OpRecord> ops;             // in execution order
+  std::vector<TransferRecord> received;  // send_us = sender's send time when known, else NaN
+  std::vector<TransferRecord> sent;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;        // "cpu" or "cuda"
+  virtual nlohmann::json context() const = 0;  // devices, versions, timer resolution
+  virtual void prepare(const RankPlan& plan) = 0;
+  virtual void begin_iteration(int iteration) = 0;
+  virtual void wait_input(const Transfer& transfer) = 0;
+  virtual void compute(const Op& op, double target_us) = 0;
+  virtual void send_output(const Transfer& transfer) = 0;
+  virtual RankIterationRecord end_iteration() = 0;
+  // The backend's clock in microseconds (host clock for both backends; the CUDA
+  // backend maps its event times onto it).
+  virtual double now_us() const = 0;
+};
+
+}  // namespace ppb
