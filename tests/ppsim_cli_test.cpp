@@ -1,0 +1,169 @@
+// ppsim through the real command: outputs, config files, and every kind of bad
+// input (exit 2, one line naming the flag/key/file, nothing written).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/run_command.h"
+
+namespace ppb {
+namespace {
+
+using test::CommandResult;
+using test::run_command;
+
+const std::string kPpsim = PPB_PPSIM_PATH;
+
+CommandResult ppsim(const std::string& args) { return run_command(kPpsim + " " + args); }
+
+int count_lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+TEST(PpsimCli, PrintsTimelineAndMetricsByDefault) {
+  const CommandResult r = ppsim("--schedule 1f1b -s 4 -b 8");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("GPU 0"), std::string::npos);
+  EXPECT_NE(r.out.find("GPU 3"), std::string::npos);
+  EXPECT_NE(r.out.find("bubble fraction   27.27 %"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(P-1)/(M+P-1)"), std::string::npos);
+}
+
+TEST(PpsimCli, MetricsJsonHasTheDocumentedSchema) {
+  const CommandResult r = ppsim("--schedule 1f1b -s 4 -b 8 -f 1 --backward-times 2 --metrics-json -");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["schema"], "ppbench.metrics/1");
+  EXPECT_EQ(doc["schedule"], "1f1b");
+  EXPECT_EQ(doc["num_stages"], 4);
+  EXPECT_EQ(doc["num_microbatches"], 8);
+  EXPECT_DOUBLE_EQ(doc["makespan"].get<double>(), 33000.0);
+  EXPECT_DOUBLE_EQ(doc["bubble_fraction"].get<double>(), 3.0 / 11.0);
+  EXPECT_DOUBLE_EQ(doc["analytic_bubble"].get<double>(), 3.0 / 11.0);
+  ASSERT_EQ(doc["ranks"].size(), 4u);
+  for (const char* key : {"rank", "busy", "idle", "bubble_fraction", "peak_activations"}) {
+    EXPECT_TRUE(doc["ranks"][0].contains(key)) << key;
+  }
+  EXPECT_EQ(doc["ranks"][0]["peak_activations"], 4);
+  EXPECT_TRUE(doc["context"]["argv"].is_array());
+  EXPECT_EQ(doc["context"]["backend"], "simulator");
+}
+
+TEST(PpsimCli, SameInputGivesByteIdenticalFiles) {
+  // Two runs in two directories with the same relative paths: same argv, same bytes.
+  test::TempDir a, b;
+  const std::string args =
+      " --schedule interleaved -s 4 -b 8 --chunks 2 -f 1 1.5 1 1 --p2p-time 0.2 --timeline-json t.json "
+      "--metrics-json m.json -o t.txt";
+  ASSERT_EQ(run_command("cd " + a.path() + " && " + kPpsim + args).exit_code, 0);
+  ASSERT_EQ(run_command("cd " + b.path() + " && " + kPpsim + args).exit_code, 0);
+  for (const char* file : {"t.json", "m.json", "t.txt"}) {
+    const std::string first = test::read_text(a.file(file));
+    EXPECT_FALSE(first.empty()) << file;
+    EXPECT_TRUE(first == test::read_text(b.file(file))) << file << " differs between identical runs";
+  }
+}
+
+TEST(PpsimCli, DumpedScheduleReadsBackToTheSameResult) {
+  test::TempDir dir;
+  for (const char* ext : {".json", ".csv"}) {
+    const std::string file = dir.file(std::string("zb") + ext);
+    const CommandResult a = ppsim("--schedule zb-h1 -s 4 -b 8 --weight-times 1 --no-visualization --dump-schedule " + file);
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    const CommandResult b = ppsim("--schedule-file " + file + " --weight-times 1 --metrics-json -");
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    const auto doc = nlohmann::json::parse(b.out);
+    EXPECT_DOUBLE_EQ(doc["makespan"].get<double>(), 38000.0) << ext;  // M(F+B+W) + (P-1)(F+B-W)
+  }
+}
+
+TEST(PpsimCli, ConfigFilesInJsonAndYamlMatchTheFlags) {
+  test::TempDir dir;
+  test::write_text(dir.file("c.json"),
+                   R"({"num_stages": 2, "num_batches": 4, "forward_times": [1, 2], "backward_times": 3, "p2p_time": 0.5,
+                       "schedule": "gpipe"})");
+  test::write_text(dir.file("c.yaml"),
+                   "num_stages: 2\nnum_batches: 4\nforward_times: [1, 2]\nbackward_times: 3\np2p_time: 0.5\nschedule: gpipe\n");
+  const CommandResult flags = ppsim("--schedule gpipe -s 2 -b 4 -f 1 2 --backward-times 3 --p2p-time 0.5 --metrics-json -");
+  const CommandResult json = ppsim("-c " + dir.file("c.json") + " --metrics-json -");
+  const CommandResult yaml = ppsim("--config " + dir.file("c.yaml") + " --metrics-json -");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  ASSERT_EQ(yaml.exit_code, 0) << yaml.err;
+  auto makespan = [](const CommandResult& r) { return nlohmann::json::parse(r.out)["makespan"].get<double>(); };
+  EXPECT_DOUBLE_EQ(makespan(json), makespan(flags));
+  EXPECT_DOUBLE_EQ(makespan(yaml), makespan(flags));
+  // The command line wins over the file.
+  const CommandResult override = ppsim("-c " + dir.file("c.yaml") + " -b 8 --metrics-json -");
+  ASSERT_EQ(override.exit_code, 0) << override.err;
+  EXPECT_EQ(nlohmann::json::parse(override.out)["num_microbatches"], 8);
+}
+
+TEST(PpsimCli, OutputFileKeyWritesTheTimeline) {
+  test::TempDir dir;
+  test::write_text(dir.file("c.yaml"), "output_file: " + dir.file("t.txt") + "\nnum_stages: 2\n");
+  const CommandResult r = ppsim("-c " + dir.file("c.yaml"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(test::read_text(dir.file("t.txt")).find("GPU 1"), std::string::npos);
+}
+
+struct BadInput {
+  std::string name;
+  std::string args;            // {dir} is replaced by a temp dir holding good.json
+  std::string expected_start;  // the one line on stderr starts with this
+};
+
+void PrintTo(const BadInput& bad, std::ostream* out) { *out << bad.name; }
+
+class PpsimBadInput : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(PpsimBadInput, ExitsTwoWithOneLineAndWritesNothing) {
+  test::TempDir dir;
+  test::write_text(dir.file("bad.json"), "{\"num_stages\": 4,");
+  test::write_text(dir.file("unknown.yaml"), "num_stages: 4\nfrobnicate: 1\n");
+  test::write_text(dir.file("nested.json"), "{\"num_stages\": {\"a\": 1}}");
+  test::write_text(dir.file("deadlock.csv"), "0F0,0B0,0F1,0B1\n1F1,1B1,1F0,1B0\n");
+  auto expand = [&](std::string text) {
+    for (std::size_t at; (at = text.find("{dir}")) != std::string::npos;) text.replace(at, 5, dir.path());
+    return text;
+  };
+  const std::string args = expand(GetParam().args);
+  const std::string out = dir.file("out.json");
+  const CommandResult r = ppsim(args + " --metrics-json " + out + " --timeline-json " + dir.file("t.json"));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("ppsim: error: " + expand(GetParam().expected_start), 0), 0u) << r.err;
+  EXPECT_FALSE(test::file_exists(out));
+  EXPECT_FALSE(test::file_exists(dir.file("t.json")));
+  EXPECT_EQ(r.out, "");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllKinds, PpsimBadInput,
+    ::testing::Values(
+        BadInput{"UnknownSchedule", "--schedule 2f2b", "--schedule: unknown schedule '2f2b'"},
+        BadInput{"ZeroStages", "-s 0", "--num-stages: must be a positive integer"},
+        BadInput{"NegativeBatches", "-b -3", "--num-batches: must be a positive integer"},
+        BadInput{"NotANumber", "-s four", "Could not convert: --num-stages = four"},
+        BadInput{"NegativeTime", "-f -1", "--forward-times: times must be positive"},
+        BadInput{"ZeroTime", "--backward-times 0", "--backward-times: times must be positive"},
+        BadInput{"InfiniteTime", "--weight-times inf", "--weight-times: times must be finite"},
+        BadInput{"NanTime", "-f nan", "--forward-times: times must be finite"},
+        BadInput{"NegativeP2p", "--p2p-time -1", "--p2p-time: must not be negative"},
+        BadInput{"WrongListLength", "-s 4 -f 1 2 3", "--forward-times: expected 1 or 4 values"},
+        BadInput{"InterleavedDivisibility", "--schedule interleaved -s 4 -b 6",
+                 "--num-batches: interleaved needs the microbatch count (6) to be a multiple"},
+        BadInput{"ChunksWithoutInterleaved", "--schedule 1f1b --chunks 2", "--chunks: only the interleaved"},
+        BadInput{"UnreadableConfig", "-c {dir}/missing.yaml", "{dir}/missing.yaml"},
+        BadInput{"MalformedConfig", "-c {dir}/bad.json", "{dir}/bad.json: not valid JSON"},
+        BadInput{"UnknownConfigKey", "-c {dir}/unknown.yaml", "{dir}/unknown.yaml: unknown key 'frobnicate'"},
+        BadInput{"NestedConfigValue", "-c {dir}/nested.json", "{dir}/nested.json: config key 'num_stages'"},
+        BadInput{"DeadlockedScheduleFile", "--schedule-file {dir}/deadlock.csv", "{dir}/deadlock.csv: schedule: deadlock"},
+        BadInput{"MissingScheduleFile", "--schedule-file {dir}/none.json", "{dir}/none.json: cannot read"},
+        BadInput{"OutputInMissingDirectory", "-o {dir}/no/such/dir/t.txt", "--output: directory"},
+        BadInput{"UnknownFlag", "--frobnicate", "The following argument was not expected: --frobnicate"}),
+    [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace ppb
