@@ -13,13 +13,15 @@
 
 namespace ppb {
 
-// Dense index of an op: ((kind * S) + stage) * M + microbatch.
+// Dense index of an op: ((microbatch * S) + stage) * 3 + kind. Microbatch-major
+// keeps the ops that run close in time (the pipeline's wavefront spans a few
+// microbatches across all stages) close in memory.
 struct OpIndexer {
   int stages = 0;
   int microbatches = 0;
   std::size_t size() const { return std::size_t(kNumComputeKinds) * stages * microbatches; }
   std::size_t operator()(const Op& op) const {
-    return (std::size_t(op.kind) * stages + op.stage) * std::size_t(microbatches) + op.microbatch;
+    return (std::size_t(op.microbatch) * stages + op.stage) * kNumComputeKinds + std::size_t(op.kind);
   }
 };
 
@@ -30,17 +32,29 @@ struct WalkResult {
   std::vector<std::size_t> stuck_at;
 };
 
+// Buffers a walk needs; kept by callers that walk many schedules (the
+// simulator) so that repeated walks reuse memory instead of faulting in new pages.
+struct WalkScratch {
+  std::vector<std::uint8_t> done;
+  std::vector<std::size_t> next;
+  std::vector<int> work;
+};
+
 // on_op(rank, position, op) is called once per op, after all of the op's
 // producers and after the previous op of the same rank. Requires the ops to be
 // in range (validate() checks this before walking).
 template <typename OnOp>
-WalkResult walk_schedule(const Schedule& schedule, OnOp&& on_op) {
+WalkResult walk_schedule(const Schedule& schedule, OnOp&& on_op, WalkScratch* reuse = nullptr) {
   const OpIndexer index{schedule.num_stages(), schedule.num_microbatches};
   const int num_ranks = schedule.num_ranks;
-  std::vector<std::uint8_t> done(index.size(), 0);
-  std::vector<std::size_t> next(static_cast<std::size_t>(num_ranks), 0);
-  std::vector<int> work;
-  work.reserve(static_cast<std::size_t>(num_ranks) * 4);
+  WalkScratch local;
+  WalkScratch& scratch = reuse != nullptr ? *reuse : local;
+  std::vector<std::uint8_t>& done = scratch.done;
+  std::vector<std::size_t>& next = scratch.next;
+  std::vector<int>& work = scratch.work;
+  done.assign(index.size(), 0);
+  next.assign(static_cast<std::size_t>(num_ranks), 0);
+  work.clear();
   for (int r = num_ranks - 1; r >= 0; --r) work.push_back(r);
 
   const int last_stage = schedule.num_stages() - 1;

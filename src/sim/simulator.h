@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/schedule.h"
+#include "core/schedule_walk.h"
 #include "core/timeline.h"
 #include "sim/cost_model.h"
 
@@ -13,5 +14,18 @@ namespace ppb {
 
 // Requires a valid schedule (validate()); throws ScheduleError otherwise.
 Timeline simulate(const Schedule& schedule, const CostModel& costs);
+
+// For many simulations in a row (sweeps, benchmarks): keeps its working buffers
+// and fills a caller's Timeline in place, so repeated runs reuse memory.
+class Simulator {
+ public:
+  void run(const Schedule& schedule, const CostModel& costs, Timeline& out);
+
+ private:
+  std::vector<double> end_us_;
+  std::vector<double> rank_free_us_;
+  std::vector<double> link_us_;
+  WalkScratch walk_;
+};
 
 }  // namespace ppb
