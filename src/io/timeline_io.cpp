@@ -26,6 +26,15 @@ T field(const nlohmann::json& obj, const char* key, const std::string& source) {
   }
 }
 
+// The op fields ("kind", "stage", "microbatch") shared by op and transfer records.
+Op op_from_json(const nlohmann::json& j, const std::string& source) {
+  Op op;
+  op.kind = kind_from_letter(field<std::string>(j, "kind", source), source);
+  op.stage = field<int>(j, "stage", source);
+  op.microbatch = field<int>(j, "microbatch", source);
+  return op;
+}
+
 }  // namespace
 
 nlohmann::json timeline_body_to_json(const Timeline& t) {
@@ -95,9 +104,7 @@ Timeline timeline_from_json(const nlohmann::json& doc, const std::string& source
     std::vector<OpRecord> ops;
     for (const auto& j : field<nlohmann::json>(rank, "ops", source)) {
       OpRecord rec;
-      rec.op.kind = kind_from_letter(field<std::string>(j, "kind", source), source);
-      rec.op.stage = field<int>(j, "stage", source);
-      rec.op.microbatch = field<int>(j, "microbatch", source);
+      rec.op = op_from_json(j, source);
       rec.start_us = field<double>(j, "start", source);
       rec.end_us = field<double>(j, "end", source);
       ops.push_back(rec);
@@ -107,9 +114,7 @@ Timeline timeline_from_json(const nlohmann::json& doc, const std::string& source
   if (doc.contains("transfers")) {
     for (const auto& j : doc["transfers"]) {
       TransferRecord x;
-      x.producer.kind = kind_from_letter(field<std::string>(j, "kind", source), source);
-      x.producer.stage = field<int>(j, "stage", source);
-      x.producer.microbatch = field<int>(j, "microbatch", source);
+      x.producer = op_from_json(j, source);
       x.src_rank = field<int>(j, "src_rank", source);
       x.dst_rank = field<int>(j, "dst_rank", source);
       x.send_us = field<double>(j, "send", source);
