@@ -122,11 +122,16 @@ LineChart chart(const SweepOptions& o, const std::vector<SweepResult>& results) 
     if (std::find(o.num_stages.begin(), seen, p) != seen) continue;  // a stage count given twice: one panel
     ChartPanel panel;
     panel.title = "P = " + std::to_string(p);
-    LineSeries uniform_formula{"analytic (P-1)/(M+P-1)", 7, true, false, {}, {}};
+    // References in black, dashed and drawn last: with uniform stage
+    // times they lie exactly on the simulated curves.
+    LineSeries uniform_formula{"analytic (P-1)/(M+P-1)", 6, true, false, {}, {}, 1.6, 1.0};
     for (const std::string& name : o.schedules) {
       const int colour = static_cast<int>(std::find(names.begin(), names.end(), name) - names.begin());
-      LineSeries measured{name, colour, false, true, {}, {}};
-      LineSeries formula{"analytic " + name + " (P-1)/(vM+P-1)", colour, true, false, {}, {}};
+      // GPipe and 1F1B have the same bubble: GPipe's wider line and larger
+      // markers show around 1F1B's.
+      const bool under = name == "gpipe";
+      LineSeries measured{name, colour, false, true, {}, {}, under ? 5.0 : 2.0, under ? 1.8 : 1.0};
+      LineSeries formula{"analytic interleaved (P-1)/(vM+P-1)", 6, true, false, {}, {}, 1.6, 1.0};
       for (const SweepResult& r : results) {
         if (r.skipped || r.point.schedule != name || r.point.num_stages != p) continue;
         measured.x.push_back(r.point.num_batches);

@@ -1,6 +1,8 @@
 #include "render/chrome_trace.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -94,6 +96,13 @@ class TraceBuilder {
     return static_cast<int>(lane_free.size()) - 1;
   }
 
+  // Per cross-rank transfer: a "send" slice on the source rank spanning the
+  // time in flight, a zero-length "recv" slice on the destination rank when the
+  // data lands and, for measured timelines where the consumer waited, a "wait"
+  // slice before it. The flow arrow uses the v2 binding (bind_id with
+  // flow_out/flow_in on the slices themselves): Perfetto and chrome://tracing
+  // draw it from the end of the send to the receive, with no dependence on
+  // event order or on slices being longer than zero.
   void add_transfers(const Timeline& t, int tid_base, const std::string& suffix) {
     struct Slice {
       int rank;
@@ -105,18 +114,13 @@ class TraceBuilder {
     for (std::size_t i = 0; i < t.transfers.size(); ++i) {
       const TransferRecord& x = t.transfers[i];
       slices.push_back({x.src_rank, x.send_us, x.arrive_us, i, true});
-      // The receive spans the time the consumer could have used the data:
-      // from when it began waiting (measured) or the send (predicted).
-      const double recv_start = x.wait_start_us == x.wait_start_us ? std::max(x.wait_start_us, x.send_us) : x.send_us;
-      slices.push_back({x.dst_rank, std::min(recv_start, x.arrive_us), x.arrive_us, i, false});
+      slices.push_back({x.dst_rank, wait_begin(x), x.arrive_us, i, false});
     }
     std::stable_sort(slices.begin(), slices.end(), [](const Slice& a, const Slice& b) {
       return a.rank != b.rank ? a.rank < b.rank : a.start < b.start;
     });
     std::vector<std::vector<double>> lanes(static_cast<std::size_t>(t.num_ranks));
     std::vector<std::vector<bool>> lane_named(static_cast<std::size_t>(t.num_ranks));
-    std::vector<int> send_tid(t.transfers.size()), recv_tid(t.transfers.size());
-    std::vector<double> recv_start(t.transfers.size());
     for (const Slice& s : slices) {
       const int lane = lane_for(lanes[static_cast<std::size_t>(s.rank)], s.start, s.end);
       const int tid = tid_base + 1 + lane;
@@ -133,29 +137,35 @@ class TraceBuilder {
                 {"dst_rank", x.dst_rank},          {"bytes", x.bytes},                 {"source", t.source},
                 {"stage", x.producer.stage},        {"microbatch", x.producer.microbatch},
                 {"kind", x.producer.kind == OpKind::F ? "activation" : "gradient"}};
-      const std::string name = s.send ? "send " + describe(x.producer) + " -> GPU " + std::to_string(x.dst_rank)
-                                      : "recv " + describe(x.producer) + " <- GPU " + std::to_string(x.src_rank);
-      events_.push_back(json{{"ph", "X"}, {"name", name}, {"cat", "transfer"}, {"pid", s.rank}, {"tid", tid},
-                             {"ts", s.start}, {"dur", s.end - s.start}, {"args", std::move(args)}});
-      (s.send ? send_tid : recv_tid)[s.transfer] = tid;
-      if (!s.send) recv_start[s.transfer] = s.start;
+      const std::uint64_t flow = flow_base_ + s.transfer;
+      if (s.send) {
+        events_.push_back(json{{"ph", "X"}, {"name", "send " + describe(x.producer) + " -> GPU " + std::to_string(x.dst_rank)},
+                               {"cat", "transfer"}, {"pid", s.rank}, {"tid", tid}, {"ts", s.start},
+                               {"dur", s.end - s.start}, {"bind_id", flow}, {"flow_out", true}, {"args", args}});
+        continue;
+      }
+      if (s.start < s.end) {
+        events_.push_back(json{{"ph", "X"}, {"name", "wait " + describe(x.producer) + " <- GPU " + std::to_string(x.src_rank)},
+                               {"cat", "transfer"}, {"pid", s.rank}, {"tid", tid}, {"ts", s.start},
+                               {"dur", s.end - s.start}, {"args", args}});
+      }
+      events_.push_back(json{{"ph", "X"}, {"name", "recv " + describe(x.producer) + " <- GPU " + std::to_string(x.src_rank)},
+                             {"cat", "transfer"}, {"pid", s.rank}, {"tid", tid}, {"ts", x.arrive_us},
+                             {"dur", 0.0}, {"bind_id", flow}, {"flow_in", true}, {"args", std::move(args)}});
     }
-    // Flow arrows (legacy flow events, read by Perfetto and chrome://tracing):
-    // "s" binds to the send slice enclosing its timestamp, "f" with "bp":"e" to
-    // the receive slice enclosing its own.
-    for (std::size_t i = 0; i < t.transfers.size(); ++i) {
-      const TransferRecord& x = t.transfers[i];
-      const long id = ++flow_id_;
-      events_.push_back(json{{"ph", "s"}, {"name", "transfer"}, {"cat", "transfer"}, {"id", id},
-                             {"pid", x.src_rank}, {"tid", send_tid[i]}, {"ts", x.send_us}});
-      events_.push_back(json{{"ph", "f"}, {"bp", "e"}, {"name", "transfer"}, {"cat", "transfer"}, {"id", id},
-                             {"pid", x.dst_rank}, {"tid", recv_tid[i]}, {"ts", recv_start[i]}});
-    }
+    flow_base_ += t.transfers.size();
+  }
+
+  // When the consumer began waiting (measured, clamped into the transfer), or
+  // the arrival when nobody waited or for predictions.
+  static double wait_begin(const TransferRecord& x) {
+    if (std::isnan(x.wait_start_us)) return x.arrive_us;
+    return std::clamp(x.wait_start_us, x.send_us, x.arrive_us);
   }
 
   json events_ = json::array();
   std::vector<bool> named_;
-  long flow_id_ = 0;
+  std::uint64_t flow_base_ = 1;  // flow ids are unique over the whole trace
 };
 
 }  // namespace

@@ -5,8 +5,11 @@
 //     so they take as many lanes as they need; a lane never holds two at once);
 //   - one complete event ("ph":"X") per op, name "F3@s1", cat = kind name, args
 //     {stage, chunk, microbatch, kind, source};
-//   - per cross-rank transfer a "send" slice on the source rank, a "recv" slice
-//     on the destination rank and a flow arrow ("s" -> "f") from one to the other;
+//   - per cross-rank transfer a "send" slice on the source rank (send to
+//     arrival), a zero-length "recv" slice on the destination rank at the
+//     arrival (after a "wait" slice when a measured consumer waited for it), and
+//     a flow arrow from the send to the recv (flow v2: "bind_id" with
+//     "flow_out" / "flow_in" on the two slices);
 //   - with a measured and a predicted timeline, each rank holds both sets of
 //     threads, predicted beside measured, thread names saying which is which.
 // Times are microseconds (the format's unit) from the iteration start.

@@ -44,6 +44,8 @@ struct LineSeries {
   bool dashed = false;
   bool markers = true;
   std::vector<double> x, y;
+  double line_width = 2.0;
+  double marker_scale = 1.0;  // a larger marker shows a series that another covers
 };
 struct ChartPanel {
   std::string title;

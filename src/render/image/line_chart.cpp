@@ -65,6 +65,7 @@ struct Legend {
   std::string label;
   int colour;
   bool dashed, markers;
+  double width, marker_scale;
 };
 
 std::vector<Legend> legend_of(const LineChart& chart) {
@@ -72,13 +73,18 @@ std::vector<Legend> legend_of(const LineChart& chart) {
   for (const ChartPanel& p : chart.panels) {
     for (const LineSeries& s : p.series) {
       const bool known = std::any_of(entries.begin(), entries.end(), [&](const Legend& e) { return e.label == s.label; });
-      if (!known) entries.push_back({s.label, s.colour, s.dashed, s.markers});
+      if (!known) entries.push_back({s.label, s.colour, s.dashed, s.markers, s.line_width, s.marker_scale});
     }
   }
   return entries;
 }
 
-void marker(cairo_t* cr, int colour, double x, double y) {
+void marker(cairo_t* cr, int colour, double x, double y, double scale) {
+  cairo_save(cr);
+  cairo_translate(cr, x, y);
+  cairo_scale(cr, scale, scale);
+  x = 0;
+  y = 0;
   // Shapes as well as colours, so overlapping series stay apart.
   switch (colour % 4) {
     case 0: cairo_arc(cr, x, y, 3.5, 0, 2 * M_PI); break;
@@ -97,11 +103,12 @@ void marker(cairo_t* cr, int colour, double x, double y) {
       cairo_close_path(cr);
   }
   cairo_fill(cr);
+  cairo_restore(cr);
 }
 
-void stroke_style(cairo_t* cr, const image::Rgb& colour, bool dashed) {
+void stroke_style(cairo_t* cr, const image::Rgb& colour, bool dashed, double width) {
   image::set_colour(cr, colour);
-  cairo_set_line_width(cr, dashed ? 1.4 : 2.0);
+  cairo_set_line_width(cr, width);
   const double dash[] = {6, 4};
   cairo_set_dash(cr, dash, dashed ? 2 : 0, 0);
 }
@@ -133,11 +140,11 @@ std::string draw_line_chart(ImageFormat format, const LineChart& chart) {
     for (std::size_t i = 0; i < legend.size(); ++i) {
       const double x = kMargin + static_cast<double>(i % legend_per_row) * 230;
       const double y = kMargin + kTitleHeight + static_cast<double>(i / legend_per_row) * kLegendRow + 8;
-      stroke_style(cr, image::palette(legend[i].colour), legend[i].dashed);
+      stroke_style(cr, image::palette(legend[i].colour), legend[i].dashed, legend[i].width);
       cairo_move_to(cr, x, y);
       cairo_line_to(cr, x + 30, y);
       cairo_stroke(cr);
-      if (legend[i].markers) marker(cr, legend[i].colour, x + 15, y);
+      if (legend[i].markers) marker(cr, legend[i].colour, x + 15, y, legend[i].marker_scale);
       image::set_colour(cr, image::hex(0x202020));
       image::draw_text(cr, x + 38, y, legend[i].label, 12, Align::Left);
     }
@@ -191,8 +198,12 @@ std::string draw_line_chart(ImageFormat format, const LineChart& chart) {
       cairo_save(cr);
       cairo_rectangle(cr, left, plot_top - 6, kPanelWidth, kPanelHeight + 12);
       cairo_clip(cr);
-      for (const LineSeries& s : panel.series) {
-        stroke_style(cr, image::palette(s.colour), s.dashed);
+      std::vector<const LineSeries*> order;
+      for (const LineSeries& s : panel.series) order.push_back(&s);
+      std::stable_partition(order.begin(), order.end(), [](const LineSeries* s) { return !s->dashed; });
+      for (const LineSeries* series : order) {
+        const LineSeries& s = *series;
+        stroke_style(cr, image::palette(s.colour), s.dashed, s.line_width);
         bool started = false;
         for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
           if (chart.log_x && s.x[i] <= 0) continue;
@@ -204,7 +215,7 @@ std::string draw_line_chart(ImageFormat format, const LineChart& chart) {
         cairo_stroke(cr);
         if (s.markers) {
           for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-            if (!chart.log_x || s.x[i] > 0) marker(cr, s.colour, x_of(left, s.x[i]), y_of(s.y[i]));
+            if (!chart.log_x || s.x[i] > 0) marker(cr, s.colour, x_of(left, s.x[i]), y_of(s.y[i]), s.marker_scale);
           }
         }
       }
