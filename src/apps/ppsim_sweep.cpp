@@ -107,11 +107,40 @@ std::string csv(const std::vector<SweepResult>& results) {
   return out;
 }
 
+std::string ms_list(const std::vector<double>& values) {
+  std::string out;
+  for (double v : values) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%g", v);
+    out += (out.empty() ? "" : "/") + std::string(buf);
+  }
+  return out + " ms";
+}
+
+// The inputs behind the curves, for the chart's second line.
+std::string cost_summary(const CostInputs& c) {
+  std::string out = "forward " + ms_list(c.forward_ms) + ", backward " + ms_list(c.backward_ms);
+  if (!c.weight_ms.empty()) out += ", weight gradient " + ms_list(c.weight_ms);
+  if (c.p2p_time_ms) {
+    out += ", p2p " + ms_list({*c.p2p_time_ms});
+  } else if (c.p2p_latency_ms > 0 || c.bandwidth_gbps > 0) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), ", p2p latency %g ms, %g GB/s, %llu B", c.p2p_latency_ms, c.bandwidth_gbps,
+                  static_cast<unsigned long long>(c.activation_bytes));
+    out += buf;
+  } else {
+    out += ", free communication";
+  }
+  if (c.optimizer_ms > 0) out += ", optimizer " + ms_list({c.optimizer_ms});
+  return out + " (per stage; v chunks share a rank's time)";
+}
+
 // One panel per stage count; per schedule its simulated bubble (solid, with
 // markers) and, where a formula exists, the analytic curve (dashed).
 LineChart chart(const SweepOptions& o, const std::vector<SweepResult>& results) {
   LineChart c;
   c.title = "Bubble fraction against microbatches (simulated)";
+  c.subtitle = cost_summary(o.costs);
   c.x_label = "microbatches M (log scale)";
   c.y_label = "bubble fraction";
   c.log_x = true;
@@ -124,14 +153,14 @@ LineChart chart(const SweepOptions& o, const std::vector<SweepResult>& results) 
     panel.title = "P = " + std::to_string(p);
     // References in black, dashed and drawn last: with uniform stage
     // times they lie exactly on the simulated curves.
-    LineSeries uniform_formula{"analytic (P-1)/(M+P-1)", 6, true, false, {}, {}, 1.6, 1.0};
+    LineSeries uniform_formula{"analytic (P-1)/(M+P-1)", 6, true, false, {}, {}, 1.3, 1.0};
     for (const std::string& name : o.schedules) {
       const int colour = static_cast<int>(std::find(names.begin(), names.end(), name) - names.begin());
       // GPipe and 1F1B have the same bubble: GPipe's wider line and larger
       // markers show around 1F1B's.
       const bool under = name == "gpipe";
-      LineSeries measured{name, colour, false, true, {}, {}, under ? 5.0 : 2.0, under ? 1.8 : 1.0};
-      LineSeries formula{"analytic interleaved (P-1)/(vM+P-1)", 6, true, false, {}, {}, 1.6, 1.0};
+      LineSeries measured{name, colour, false, true, {}, {}, under ? 5.0 : 2.5, under ? 1.8 : 1.0};
+      LineSeries formula{"analytic interleaved (P-1)/(vM+P-1)", 6, true, false, {}, {}, 1.3, 1.0};
       for (const SweepResult& r : results) {
         if (r.skipped || r.point.schedule != name || r.point.num_stages != p) continue;
         measured.x.push_back(r.point.num_batches);

@@ -53,6 +53,7 @@ struct ChartPanel {
 };
 struct LineChart {
   std::string title;
+  std::string subtitle;  // optional second line (the inputs behind the curves)
   std::string x_label;
   std::string y_label;
   bool log_x = true;

@@ -15,7 +15,7 @@ namespace {
 using image::Align;
 
 constexpr double kMargin = 24;
-constexpr double kTitleHeight = 40;
+constexpr double kTitleHeight = 58;
 constexpr double kLegendRow = 22;
 constexpr double kPanelWidth = 440;
 constexpr double kPanelHeight = 320;
@@ -109,7 +109,7 @@ void marker(cairo_t* cr, int colour, double x, double y, double scale) {
 void stroke_style(cairo_t* cr, const image::Rgb& colour, bool dashed, double width) {
   image::set_colour(cr, colour);
   cairo_set_line_width(cr, width);
-  const double dash[] = {6, 4};
+  const double dash[] = {5, 5};  // open enough to show a solid curve underneath
   cairo_set_dash(cr, dash, dashed ? 2 : 0, 0);
 }
 
@@ -136,6 +136,8 @@ std::string draw_line_chart(ImageFormat format, const LineChart& chart) {
   return image::render_page(format, width, height, [&](cairo_t* cr) {
     image::set_colour(cr, image::hex(0x202020));
     image::draw_text(cr, kMargin, kMargin + 12, chart.title, 18, Align::Left, true);
+    image::set_colour(cr, image::hex(0x404040));
+    image::draw_text(cr, kMargin, kMargin + 36, chart.subtitle, 12, Align::Left);
 
     for (std::size_t i = 0; i < legend.size(); ++i) {
       const double x = kMargin + static_cast<double>(i % legend_per_row) * 230;
