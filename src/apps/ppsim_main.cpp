@@ -63,6 +63,9 @@ std::string render_output(const Timeline& timeline, const std::string& path, con
   }
   if (ext == ".json") return chrome_trace(nullptr, &timeline, context).dump(1) + "\n";
   if (const auto format = image_format_for(path)) {
+    PPB_REQUIRE_INPUT(image_output_available(), "--output: cannot write '", path,
+                      "': this ppsim was built without cairo (install libcairo2-dev and reconfigure; .txt and .json "
+                      "work)");
     GanttOptions gantt;
     gantt.transfers = o.transfers;
     return draw_gantt(*format, nullptr, &timeline, gantt);
