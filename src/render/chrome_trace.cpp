@@ -14,7 +14,8 @@ namespace {
 using nlohmann::json;
 
 // Thread ids inside a rank's process: each timeline gets a block of them, the
-// compute stream first, then its transfer lanes.
+// compute stream first, then its transfer lanes. They start at 1: tid 0 (with
+// pid 0) is the idle "swapper" thread to Perfetto's Linux-minded importer.
 constexpr int kThreadsPerSource = 100;
 constexpr int kMaxTransferLanes = kThreadsPerSource - 1;
 
@@ -32,7 +33,7 @@ Op consumer_of(const Op& producer) {
 class TraceBuilder {
  public:
   void add(const Timeline& t, int source_index, const std::string& suffix) {
-    const int tid_base = source_index * kThreadsPerSource;
+    const int tid_base = 1 + source_index * kThreadsPerSource;
     for (int r = 0; r < t.num_ranks; ++r) {
       add_process(t, r);
       events_.push_back(metadata("thread_name", r, tid_base, {{"name", "compute" + suffix}}));

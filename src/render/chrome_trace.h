@@ -1,8 +1,10 @@
 // Chrome trace event JSON (the "JSON object format" read by Perfetto and
 // chrome://tracing), schema "ppbench.trace/1":
-//   - a process per rank ("GPU r", sorted by rank);
-//   - per timeline a compute thread and transfer threads (transfers may overlap,
-//     so they take as many lanes as they need; a lane never holds two at once);
+//   - a process per rank (pid r, named "GPU r", sorted by rank);
+//   - per timeline a compute thread (tid 1, or 101 for the predicted timeline
+//     beside a measured one) and transfer threads after it (transfers may
+//     overlap, so they take as many lanes as they need; a lane never holds two
+//     at once);
 //   - one complete event ("ph":"X") per op, name "F3@s1", cat = kind name, args
 //     {stage, chunk, microbatch, kind, source};
 //   - per cross-rank transfer a "send" slice on the source rank (send to
