@@ -7,7 +7,8 @@ build_dir=${PPB_BUILD_DIR:-$repo/build}
 # Debian packages the build and tests need. CUDA and NCCL are not among them:
 # they come with the CUDA toolkit where a GPU build is wanted (/usr/local/cuda).
 ppb_packages=(cmake ninja-build g++ pkg-config git nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libopenmpi-dev openmpi-bin libcairo2-dev)
+  libgtest-dev libgmock-dev libbenchmark-dev libopenmpi-dev openmpi-bin libcairo2-dev
+  fonts-dejavu-core libxml2-utils)  # chart text; xmllint checks the SVG output
 
 ppb_install_missing() {
   local missing=()
@@ -23,6 +24,16 @@ ppb_install_missing() {
   fi
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# npm packages of the tests (tests/trace_load: Chrome DevTools' trace engine,
+# which loads ppsim's Chrome trace). Skipped without Node; the test then skips.
+ppb_install_npm_tools() {
+  command -v npm >/dev/null || { echo "launch: npm not found: the trace loading test will be skipped"; return 0; }
+  [[ -d $repo/tests/trace_load/node_modules/@paulirish/trace_engine ]] && return 0
+  echo "launch: installing tests/trace_load npm packages"
+  npm ci --prefix "$repo/tests/trace_load" --no-audit --no-fund --loglevel=error \
+    || echo "launch: npm install failed: the trace loading test will be skipped"
 }
 
 ppb_configure_and_build() {

@@ -1,4 +1,5 @@
 // ppsim: the simulator and renderers on their own (no MPI, no GPU).
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "analysis/metrics.h"
+#include "apps/ppsim_sweep.h"
 #include "cli/config_file.h"
 #include "cli/sim_options.h"
 #include "core/errors.h"
@@ -15,6 +17,8 @@
 #include "io/schedule_io.h"
 #include "io/timeline_io.h"
 #include "render/ascii.h"
+#include "render/chrome_trace.h"
+#include "render/image.h"
 #include "render/metrics_table.h"
 #include "sim/simulator.h"
 
@@ -29,6 +33,7 @@ struct PpsimOptions {
   std::string metrics_json;   // "-" for stdout
   std::string timeline_json;  // "-" for stdout
   int width = 0;              // 0: terminal width
+  bool transfers = false;     // transfer arrows in image output
 };
 
 int terminal_width() {
@@ -36,6 +41,8 @@ int terminal_width() {
     const int n = std::atoi(columns);
     if (n > 20) return n;
   }
+  winsize size{};
+  if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 20) return size.ws_col;
   return 100;
 }
 
@@ -43,14 +50,28 @@ void check_writable(const std::string& path, const char* flag) {
   PPB_REQUIRE_INPUT(parent_directory_exists(path), flag, ": directory of '", path, "' does not exist");
 }
 
-std::string render_output(const Timeline& timeline, const std::string& path, int width) {
+// The picture for --output, by the file's extension: .txt (ASCII timeline),
+// .json (Chrome trace for Perfetto), .svg/.png/.pdf (Gantt chart).
+std::string render_output(const Timeline& timeline, const std::string& path, const PpsimOptions& o, int width,
+                          const nlohmann::json& context) {
   const auto dot = path.rfind('.');
   const std::string ext = dot == std::string::npos ? "" : path.substr(dot);
-  PPB_REQUIRE_INPUT(ext == ".txt", "--output: cannot write '", path, "': unsupported extension '", ext,
-                    "' (supported: .txt)");
-  AsciiOptions ascii;
-  ascii.width = width;
-  return render_ascii(timeline, ascii);
+  if (ext == ".txt") {
+    AsciiOptions ascii;
+    ascii.width = width;
+    return render_ascii(timeline, ascii);
+  }
+  if (ext == ".json") return chrome_trace(nullptr, &timeline, context).dump(1) + "\n";
+  if (const auto format = image_format_for(path)) {
+    PPB_REQUIRE_INPUT(image_output_available(), "--output: cannot write '", path,
+                      "': this ppsim was built without cairo (install libcairo2-dev and reconfigure; .txt and .json "
+                      "work)");
+    GanttOptions gantt;
+    gantt.transfers = o.transfers;
+    return draw_gantt(*format, nullptr, &timeline, gantt);
+  }
+  PPB_THROW(InputError, "--output: cannot write '", path, "': unsupported extension '", ext,
+            "' (supported: .txt, .json, .svg, .png, .pdf)");
 }
 
 int run_simulation(const PpsimOptions& o, const std::vector<std::string>& argv) {
@@ -58,7 +79,7 @@ int run_simulation(const PpsimOptions& o, const std::vector<std::string>& argv) 
   const Schedule schedule = build_schedule(o.schedule);
   const CostModel costs = make_cost_model(o.costs, schedule);
   PPB_REQUIRE_INPUT(o.width == 0 || o.width >= 10, "--width: must be at least 10 columns (got ", o.width, ")");
-  const int width = o.width > 0 ? o.width : terminal_width() - 10;
+  const int width = o.width > 0 ? o.width : terminal_width();
   for (const auto& [path, flag] : {std::pair{o.schedule.dump_schedule, "--dump-schedule"},
                                    std::pair{o.metrics_json, "--metrics-json"},
                                    std::pair{o.timeline_json, "--timeline-json"}, std::pair{o.output, "--output"}}) {
@@ -69,7 +90,7 @@ int run_simulation(const PpsimOptions& o, const std::vector<std::string>& argv) 
   const Metrics metrics = compute_metrics(timeline);
   const nlohmann::json context = make_context(argv, "simulator");
   std::string rendered;
-  if (!o.output.empty() && !o.no_visualization) rendered = render_output(timeline, o.output, width);
+  if (!o.output.empty() && !o.no_visualization) rendered = render_output(timeline, o.output, o, width, context);
 
   if (!o.schedule.dump_schedule.empty()) save_schedule_file(schedule, o.schedule.dump_schedule);
   if (!o.metrics_json.empty()) {
@@ -88,7 +109,9 @@ int run_simulation(const PpsimOptions& o, const std::vector<std::string>& argv) 
   if (!o.no_visualization) {
     AsciiOptions ascii;
     ascii.width = width;
-    ascii.color = ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+    ascii.color = ascii_color_wanted(STDOUT_FILENO);
+    ascii.title = false;    // the line above says it
+    ascii.metrics = false;  // the table below says it
     std::cout << render_ascii(timeline, ascii);
   }
   std::cout << format_metrics_table(metrics, timeline);
@@ -104,16 +127,20 @@ int main(int argc, char** argv) {
   CLI::App app{"ppsim: simulate and draw pipeline-parallel schedules", "ppsim"};
   add_schedule_options(app, options.schedule);
   add_cost_options(app, options.costs);
-  app.add_option("--output,-o", options.output, "write the timeline picture (.txt)");
+  app.add_option("--output,-o", options.output,
+                 "write the timeline: .txt (ASCII), .json (Chrome trace for Perfetto), .svg/.png/.pdf (Gantt chart)");
+  app.add_flag("--transfers", options.transfers, "draw transfer arrows in .svg/.png/.pdf output");
   app.add_flag("--no-visualization", options.no_visualization, "draw no timeline");
   app.add_option("--metrics-json", options.metrics_json, "write metrics JSON (- for stdout)");
   app.add_option("--timeline-json", options.timeline_json, "write the timeline JSON (- for stdout)");
   app.add_option("--width", options.width, "columns of the ASCII timeline (default: terminal width)");
   add_config_option(app, {{"output_file", "output"}});
+  const SweepCommand sweep(app);
 
   const int parsed = parse_command_line(app, argc, argv);
   if (parsed >= 0) return parsed;
   try {
+    if (sweep.selected()) return sweep.run();
     return run_simulation(options, std::vector<std::string>(argv, argv + argc));
   } catch (const std::exception& e) {
     return report_error("ppsim", e);
