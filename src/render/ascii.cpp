@@ -12,6 +12,7 @@
 #include "core/errors.h"
 #include "render/metrics_table.h"
 #include "render/time_axis.h"
+#include "render/timeline_labels.h"
 
 namespace ppb {
 namespace {
@@ -25,23 +26,10 @@ struct Source {
   const char* name;  // "measured", "predicted" or "" when alone
 };
 
-double end_of(const Timeline& t) {
-  double end = 0;
-  for (const auto& ops : t.ranks) {
-    for (const OpRecord& rec : ops) end = std::max(end, rec.end_us);
-  }
-  return end;
-}
-
 // "GPU 1 (stage 1)" or, with chunks, "GPU 1 (stages 1,5)".
 std::string rank_label(const Timeline& t, int rank) {
-  std::string stages;
   int count = 0;
-  for (int s = 0; s < t.num_stages(); ++s) {
-    if (t.stage_rank[static_cast<std::size_t>(s)] != rank) continue;
-    if (count++ > 0) stages += ",";
-    stages += std::to_string(s);
-  }
+  const std::string stages = stages_of_rank(t, rank, &count);
   return "GPU " + std::to_string(rank) + (count > 1 ? " (stages " : " (stage ") + stages + ")";
 }
 
@@ -55,7 +43,7 @@ char fill_char(const Timeline& t, const Op& op) {
 }
 
 std::string draw_row(const Timeline& t, int rank, int columns, double us_per_col) {
-  const int own_end = std::min(columns, static_cast<int>(std::ceil(end_of(t) / us_per_col - 1e-9)));
+  const int own_end = std::min(columns, static_cast<int>(std::ceil(timeline_end_us(t) / us_per_col - 1e-9)));
   std::string row(static_cast<std::size_t>(columns), kOutside);
   std::fill(row.begin(), row.begin() + std::max(own_end, 0), kIdle);
   for (const OpRecord& rec : t.ranks[static_cast<std::size_t>(rank)]) {
@@ -204,7 +192,7 @@ std::string render_ascii(const Timeline* measured, const Timeline* predicted, co
   }
   const int columns = std::max(kMinAxisColumns, options.width - static_cast<int>(label_width) - 3);
   double end = 0;
-  for (int i = 0; i < n; ++i) end = std::max(end, end_of(*sources[i].timeline));
+  for (int i = 0; i < n; ++i) end = std::max(end, timeline_end_us(*sources[i].timeline));
   const double us_per_col = end > 0 ? end / columns : 1.0;
 
   std::string out;

@@ -14,6 +14,7 @@
 #include "render/image/cairo_canvas.h"
 #include "render/metrics_table.h"
 #include "render/time_axis.h"
+#include "render/timeline_labels.h"
 
 namespace ppb {
 namespace {
@@ -70,21 +71,9 @@ std::string percent(double fraction) {
   return buf;
 }
 
-double end_of(const Timeline& t) {
-  double end = 0;
-  for (const auto& ops : t.ranks) {
-    for (const OpRecord& rec : ops) end = std::max(end, rec.end_us);
-  }
-  return end;
-}
-
 std::string rank_label(const Timeline& t, int rank) {
-  std::string stages;
   int count = 0;
-  for (int s = 0; s < t.num_stages(); ++s) {
-    if (t.stage_rank[static_cast<std::size_t>(s)] != rank) continue;
-    stages += (count++ ? "," : "") + std::to_string(s);
-  }
+  const std::string stages = stages_of_rank(t, rank, &count);
   return "GPU " + std::to_string(rank) + (count > 1 ? " · stages " : " · stage ") + stages;
 }
 
@@ -120,7 +109,7 @@ class GanttPainter {
     }
     double shortest = 0;
     for (const Source& s : sources_) {
-      l.end_us = std::max(l.end_us, end_of(*s.timeline));
+      l.end_us = std::max(l.end_us, timeline_end_us(*s.timeline));
       for (const auto& ops : s.timeline->ranks) {
         for (const OpRecord& rec : ops) {
           const double d = rec.end_us - rec.start_us;
@@ -270,7 +259,7 @@ class GanttPainter {
     image::draw_text(cr, l.plot_left - 10, top + h / 2, row_label(s, rank), 12, Align::Right);
 
     // Idle: the whole iteration of this timeline, boxes are painted over it.
-    const double end = end_of(t);
+    const double end = timeline_end_us(t);
     image::set_colour(cr, kBubble);
     cairo_rectangle(cr, l.x(0), top, end * l.px_per_us, h);
     cairo_fill(cr);
