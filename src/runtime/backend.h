@@ -50,6 +50,9 @@ struct RankIterationRecord {
   std::vector<OpRecord> ops;             // in execution order
   std::vector<TransferRecord> received;  // send_us = sender's send time when known, else NaN
   std::vector<TransferRecord> sent;
+  // Most bytes of activation and gradient buffers held at once during the
+  // iteration (0 where the backend does not track it).
+  std::uint64_t peak_buffer_bytes = 0;
 };
 
 class Backend {
@@ -66,6 +69,10 @@ class Backend {
   // The backend's clock in microseconds (host clock for both backends; the CUDA
   // backend maps its event times onto it).
   virtual double now_us() const = 0;
+  // Called from the watchdog thread when the run is being stopped (timeout, a
+  // failed rank): release anything that could block process exit (the CUDA
+  // backend aborts its NCCL communicators). Must not throw.
+  virtual void abort() noexcept {}
 };
 
 }  // namespace ppb
