@@ -106,7 +106,9 @@ int run_simulation(const PpsimOptions& o, const std::vector<std::string>& argv) 
   if (o.metrics_json == "-" || o.timeline_json == "-") return kExitOk;
   std::cout << "ppsim: " << schedule.name << ", P=" << schedule.num_ranks << ", M=" << schedule.num_microbatches;
   if (schedule.chunks > 1) std::cout << ", v=" << schedule.chunks;
-  std::cout << " (simulated)\n";
+  std::cout << " (simulated";
+  if (!o.costs.calibration_file.empty()) std::cout << ", costs from " << o.costs.calibration_file;
+  std::cout << ")\n";
   if (!o.no_visualization) {
     AsciiOptions ascii;
     ascii.width = width;

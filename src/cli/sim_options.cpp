@@ -18,20 +18,31 @@ void add_schedule_options(CLI::App& app, ScheduleOptions& o) {
 }
 
 void add_cost_options(CLI::App& app, CostInputs& c) {
+  // Each time flag records that it was given (command line or config file), so
+  // that make_cost_model can refuse it beside --calibration.
+  auto given = [&c](const char* flag) { return [&c, flag](const std::string&) { c.time_flags_given.insert(flag); }; };
   app.add_option("--forward-times,-f", c.forward_ms, "forward time per stage in ms (one value, or one per stage)")
       ->expected(1, -1)
       ->delimiter(',')
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each(given("--forward-times"));
   app.add_option("--backward-times", c.backward_ms, "backward time per stage in ms")
       ->expected(1, -1)
       ->delimiter(',')
-      ->capture_default_str();
-  app.add_option("--weight-times", c.weight_ms, "weight-gradient time per stage in ms")->expected(1, -1)->delimiter(',');
-  app.add_option("--p2p-time", c.p2p_time_ms, "fixed time of one transfer in ms (overrides latency/bandwidth)");
-  app.add_option("--p2p-latency", c.p2p_latency_ms, "transfer latency in ms");
-  app.add_option("--bandwidth", c.bandwidth_gbps, "link bandwidth in GB/s (0: infinite)");
+      ->capture_default_str()
+      ->each(given("--backward-times"));
+  app.add_option("--weight-times", c.weight_ms, "weight-gradient time per stage in ms")
+      ->expected(1, -1)
+      ->delimiter(',')
+      ->each(given("--weight-times"));
+  app.add_option("--p2p-time", c.p2p_time_ms, "fixed time of one transfer in ms (overrides latency/bandwidth)")
+      ->each(given("--p2p-time"));
+  app.add_option("--p2p-latency", c.p2p_latency_ms, "transfer latency in ms")->each(given("--p2p-latency"));
+  app.add_option("--bandwidth", c.bandwidth_gbps, "link bandwidth in GB/s (0: infinite)")->each(given("--bandwidth"));
   app.add_option("--activation-bytes", c.activation_bytes, "bytes of one activation (and gradient) message");
   app.add_option("--optimizer-time", c.optimizer_ms, "optimizer step per rank after its last op, in ms");
+  app.add_option("--calibration", c.calibration_file,
+                 "per-stage times and link costs from a ppbench.calibration/1 file (instead of the time flags)");
 }
 
 Schedule build_schedule(const ScheduleOptions& o) {

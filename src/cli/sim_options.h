@@ -26,7 +26,7 @@ struct ScheduleOptions {
 void add_schedule_options(CLI::App& app, ScheduleOptions& options);
 
 // Registers --forward-times/-f, --backward-times, --weight-times, --p2p-time,
-// --p2p-latency, --bandwidth, --activation-bytes, --optimizer-time.
+// --p2p-latency, --bandwidth, --activation-bytes, --optimizer-time, --calibration.
 void add_cost_options(CLI::App& app, CostInputs& costs);
 
 // Builds (generates or loads) and validates the schedule. Throws InputError

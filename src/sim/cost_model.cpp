@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "analysis/calibration.h"
 #include "core/errors.h"
 
 namespace ppb {
@@ -57,6 +58,15 @@ std::vector<double> per_stage_us(const std::vector<double>& ms, const char* flag
 }  // namespace
 
 CostModel make_cost_model(const CostInputs& in, const Schedule& schedule) {
+  if (!in.calibration_file.empty()) {
+    // One source of times: mixing a measured file with hand-set times would give
+    // a prediction that is neither.
+    PPB_REQUIRE_INPUT(in.time_flags_given.empty(), *in.time_flags_given.begin(),
+                      ": cannot be used with --calibration (the calibration file gives the times)");
+    require_time(in.optimizer_ms, "--optimizer-time", true);
+    return apply_calibration(load_calibration_file(in.calibration_file), schedule, in.activation_bytes,
+                             in.optimizer_ms * 1000.0, in.calibration_file);
+  }
   CostModel model;
   model.forward_us = per_stage_us(in.forward_ms, "--forward-times", schedule);
   model.backward_us = per_stage_us(in.backward_ms, "--backward-times", schedule);

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -45,6 +47,12 @@ struct CostInputs {
   double bandwidth_gbps = 0;  // GB/s (1e9 bytes per second); 0: infinite
   std::uint64_t activation_bytes = 0;
   double optimizer_ms = 0;
+  // --calibration: per-stage times and per-link costs from a ppbench.calibration/1
+  // file instead of the time flags (analysis/calibration.h, docs/calibration.md).
+  std::string calibration_file;
+  // The time flags given (on the command line or in a config file), recorded by
+  // add_cost_options: make_cost_model refuses them beside a calibration file.
+  std::set<std::string> time_flags_given;
 };
 
 // Builds the per-stage cost model for a schedule. A times list has one value per
@@ -52,6 +60,9 @@ struct CostInputs {
 // times are given and the schedule does not split W, backward takes B + W; when
 // the schedule splits W and no W times are given, the backward time is shared
 // evenly by B and W. Throws InputError naming the flag on bad values.
+// With a calibration file, the model is the file's (apply_calibration): the time
+// flags are refused, --activation-bytes picks the message size (default: the
+// file's) and --optimizer-time still applies; errors name the file.
 CostModel make_cost_model(const CostInputs& inputs, const Schedule& schedule);
 
 }  // namespace ppb
