@@ -75,8 +75,9 @@ class CudaBackend final : public Backend {
   }
 
   ~CudaBackend() override {
-    // Nothing may be in flight on buffers we free.
-    CUDA_CHECK_NOTHROW(cudaDeviceSynchronize());
+    // Nothing may be in flight on buffers we free; after abort() the NCCL
+    // kernels are torn down and a synchronise could wait on a dead peer.
+    if (!aborted_.load()) CUDA_CHECK_NOTHROW(cudaDeviceSynchronize());
     links_.reset();
     buffers_.reset();
     events_.reset();
