@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analysis/metrics.h"
+#include "apps/ppsim_compare.h"
 #include "apps/ppsim_sweep.h"
 #include "cli/config_file.h"
 #include "cli/sim_options.h"
@@ -149,6 +150,7 @@ int main(int argc, char** argv) {
   app.add_option("--width", options.width, "columns of the ASCII timeline (default: terminal width)");
   add_config_option(app, {{"output_file", "output"}});
   const SweepCommand sweep(app);
+  const CompareCommand compare(app);
 
   const int parsed = parse_command_line(app, argc, argv);
   if (parsed >= 0) return parsed;
@@ -156,6 +158,10 @@ int main(int argc, char** argv) {
     if (sweep.selected()) {
       reject_flags_before(app, "sweep");
       return sweep.run();
+    }
+    if (compare.selected()) {
+      reject_flags_before(app, "compare");
+      return compare.run(std::vector<std::string>(argv, argv + argc));
     }
     return run_simulation(options, std::vector<std::string>(argv, argv + argc));
   } catch (const std::exception& e) {
