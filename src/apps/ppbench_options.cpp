@@ -11,6 +11,12 @@ void add_ppbench_options(CLI::App& app, PpbenchOptions& o) {
   // Messages must exist on the CPU backend: a small activation by default.
   o.costs.activation_bytes = 64 * 1024;
   add_cost_options(app, o.costs);
+  // Shared flags whose meaning differs here: P comes from mpirun.
+  app.get_option("--num-stages")
+      ->description("pipeline ranks P (default: the number of MPI ranks, which it must equal)")
+      ->default_str("");
+  app.get_option("--activation-bytes")->description("bytes of every activation and gradient message")
+      ->default_str(std::to_string(o.costs.activation_bytes));
   app.add_option("--backend", o.backend, "auto (cuda where a GPU is visible, else cpu), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
