@@ -85,17 +85,18 @@ int parse_command_line(CLI::App& app, int argc, char** argv) {
     // CLI11 does not tell the formatter which file it reads: name it here.
     const CLI::Option* config = app.get_config_ptr();
     const std::string file = config != nullptr && config->count() > 0 ? config->as<std::string>() + ": " : "";
-    std::cerr << app.get_name() << ": error: " << file << one_line(e.what()) << "\n";
+    std::cerr << app.get_name() + ": error: " + file + one_line(e.what()) + "\n";
     return kExitBadInput;
   } catch (const CLI::ParseError& e) {
-    std::cerr << app.get_name() << ": error: " << one_line(e.what()) << "\n";
+    std::cerr << app.get_name() + ": error: " + one_line(e.what()) + "\n";
     return kExitBadInput;
   }
   return -1;
 }
 
 int report_error(const std::string& program, const std::exception& error) {
-  std::cerr << program << ": error: " << one_line(error.what()) << "\n";
+  // One write per line: under mpirun several ranks share standard error.
+  std::cerr << program + ": error: " + one_line(error.what()) + "\n";
   if (const auto* e = dynamic_cast<const Error*>(&error)) return e->exit_code();
   return kExitInternal;
 }

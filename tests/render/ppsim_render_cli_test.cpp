@@ -146,6 +146,10 @@ TEST(PpsimSweep, BadInputExitsTwoAndWritesNothing) {
   expect_bad_input(ppsim("sweep -s 2,4 -f 1,2" + outputs), "--forward-times");
   expect_bad_input(ppsim("sweep -o " + dir.file("s.gif")), "--output");
   expect_bad_input(ppsim("sweep --csv " + dir.file("missing/s.csv")), "--csv");
+  // Flags before `sweep` belong to a single simulation: refused, not ignored.
+  expect_bad_input(ppsim("-f 2 sweep" + outputs), "--forward-times");
+  test::write_text(dir.file("c.yaml"), "num_stages: 2\n");
+  expect_bad_input(ppsim("-c " + dir.file("c.yaml") + " sweep" + outputs), "--config");
   EXPECT_FALSE(test::file_exists(dir.file("s.csv")));
   EXPECT_FALSE(test::file_exists(dir.file("s.svg")));
 }

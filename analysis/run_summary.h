@@ -1,0 +1,74 @@
+// What a measured run amounts to (summary.json, schema "ppbench.summary/1"):
+// the measured metrics over the iterations, the prediction, the replay, the
+// errors between them (ARCHITECTURE.md definitions), per-stage op durations
+// against their targets, per-rank bubbles and the harness overhead. Plain C++:
+// computed on rank 0 from timelines, testable without MPI.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/timeline.h"
+#include "sim/cost_model.h"
+
+namespace ppb {
+
+struct Distribution {
+  double median = 0, min = 0, max = 0, p95 = 0;
+};
+
+// Order statistics; p95 by the nearest-rank method (the smallest value with at
+// least 95% of the values at or below it). Requires a non-empty list.
+Distribution distribution_of(const std::vector<double>& values);
+
+// The value with `fraction` of the values at or below it (nearest rank).
+double percentile(std::vector<double> values, double fraction);
+
+// For every op whose readiness is known, start - ready, where ready is the
+// latest of: the previous op's end on its rank, the arrival of each cross-rank
+// input, the end of each same-rank producer. The first op of a rank with no
+// input has no defined readiness and is skipped. Negative gaps (an op seen to
+// start before its input arrived, which clock or poll granularity can cause)
+// are kept: they show the measurement's resolution.
+std::vector<double> harness_overhead_us(const Timeline& measured);
+
+// The index of the iteration whose makespan is the median (the lower middle
+// one for an even count): the iteration drawn in the trace and the pictures.
+std::size_t median_iteration(const std::vector<Timeline>& iterations);
+
+struct StageDurations {
+  int stage = 0;
+  // Median measured duration and the target, per kind (F, B, W); NaN where the
+  // kind does not run.
+  double measured_us[3];
+  double target_us[3];
+};
+
+struct RunSummary {
+  Distribution makespan_us;      // measured, over iterations
+  Distribution bubble_fraction;  // measured, over iterations
+  double predicted_makespan_us = 0, predicted_bubble = 0;
+  double replay_makespan_us = 0, replay_bubble = 0;
+  std::optional<double> analytic_bubble;
+  // ARCHITECTURE.md: (measured - predicted) / measured with the median
+  // measured makespan, and measured - predicted bubble in percentage points.
+  double makespan_rel_error = 0, bubble_pp_error = 0;
+  double replay_makespan_rel_error = 0, replay_bubble_pp_error = 0;
+  std::vector<StageDurations> stages;
+  std::vector<double> rank_bubble;  // median over iterations, per rank
+  double overhead_median_us = 0, overhead_p99_us = 0;
+  std::size_t overhead_ops = 0;
+  std::size_t iterations = 0;
+};
+
+// `targets` is the cost model the ops were run with (the nominal model with
+// any injected slowdown).
+RunSummary summarize_run(const std::vector<Timeline>& measured, const Timeline& predicted, const Timeline& replay,
+                         const CostModel& targets);
+
+nlohmann::json summary_to_json(const RunSummary& summary, const nlohmann::json& context);
+
+}  // namespace ppb

@@ -1,0 +1,28 @@
+// ppbench: run a pipeline schedule on every MPI rank and hold the measurement
+// against the simulator (docs/runtime.md).
+#include <string>
+#include <vector>
+
+#include "apps/ppbench_options.h"
+#include "apps/ppbench_run.h"
+#include "core/errors.h"
+#include "runtime/mpi_world.h"
+
+int main(int argc, char** argv) {
+  using namespace ppb;
+  const std::vector<std::string> args(argv, argv + argc);
+  MpiWorld world(&argc, &argv);
+  PpbenchOptions options;
+  CLI::App app{"ppbench: run a pipeline-parallel schedule under MPI and compare it with the simulator", "ppbench"};
+  add_ppbench_options(app, options);
+  // Every rank parses the same argv, so every rank reaches the same verdict.
+  const int parsed = parse_command_line(app, argc, argv);
+  if (parsed >= 0) return parsed;
+  options_after_parse(app, options);
+  try {
+    return run_ppbench(options, args, world);
+  } catch (const std::exception& e) {
+    report_error("ppbench", e);
+    MpiWorld::abort(kExitRunFailed);
+  }
+}

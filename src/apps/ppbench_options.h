@@ -1,0 +1,36 @@
+// ppbench's flags: one options struct, parsed once by CLI11, passed by value.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/sim_options.h"
+
+namespace ppb {
+
+struct PpbenchOptions {
+  ScheduleOptions schedule;
+  CostInputs costs;
+  bool num_stages_given = false;  // --num-stages on the command line (else P = ranks)
+  std::string backend = "auto";
+  int warmup = 1;
+  int iters = 5;
+  std::string out;  // empty: runs/<date>-<schedule>-P<P>-M<M>
+  std::optional<double> max_error_pct;
+  double timeout_s = 60;
+  std::vector<std::string> faults;  // --inject-fault, as given
+  double spin_us = 100;
+  int width = 0;  // 0: terminal width
+};
+
+// Registers every flag on `app`; call options_after_parse once parsing succeeded.
+void add_ppbench_options(CLI::App& app, PpbenchOptions& options);
+void options_after_parse(const CLI::App& app, PpbenchOptions& options);
+
+// Checks the values CLI11 cannot (ranges); throws InputError naming the flag.
+void check_ppbench_options(const PpbenchOptions& options);
+
+}  // namespace ppb

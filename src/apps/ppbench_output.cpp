@@ -1,0 +1,121 @@
+#include "apps/ppbench_output.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <iomanip>
+#include <sstream>
+#include <system_error>
+
+#include "core/errors.h"
+#include "io/atomic_file.h"
+#include "io/timeline_io.h"
+#include "render/ascii.h"
+#include "render/chrome_trace.h"
+#include "render/image.h"
+#include "render/metrics_table.h"
+
+namespace fs = std::filesystem;
+
+namespace ppb {
+
+std::string choose_run_directory(const std::string& out, const Schedule& schedule) {
+  if (!out.empty()) {
+    std::error_code ec;
+    PPB_REQUIRE_INPUT(!fs::exists(out, ec), "--out: '", out,
+                      "' already exists (ppbench never overwrites a run: choose another directory)");
+    return out;
+  }
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  std::ostringstream name;
+  name << "runs/" << std::put_time(&local, "%Y%m%d-%H%M%S") << "-" << schedule.name << "-P" << schedule.num_ranks
+       << "-M" << schedule.num_microbatches;
+  std::string dir = name.str();
+  for (int n = 2; fs::exists(dir); ++n) dir = name.str() + "-" + std::to_string(n);
+  return dir;
+}
+
+void write_run_directory(const std::string& dir, const RunResults& r) {
+  const std::string tmp = dir + ".tmp." + std::to_string(::getpid());
+  std::error_code ec;
+  const fs::path parent = fs::path(dir).parent_path();
+  if (!parent.empty()) fs::create_directories(parent, ec);
+  PPB_REQUIRE_INPUT(fs::create_directory(tmp, ec), "--out: cannot create '", tmp, "': ",
+                    ec ? ec.message() : "it exists");
+  try {
+    nlohmann::json iterations = nlohmann::json::array();
+    for (const Timeline& t : r.measured) iterations.push_back(timeline_body_to_json(t));
+    const nlohmann::json measured{{"schema", "ppbench.measured/1"},
+                                  {"warmup", r.warmup},
+                                  {"median_iteration", r.median_index},
+                                  {"iterations", std::move(iterations)},
+                                  {"context", r.context}};
+    const Timeline& median = r.measured[r.median_index];
+    write_file_atomically(tmp + "/measured.json", measured.dump(1) + "\n");
+    write_file_atomically(tmp + "/predicted.json", timeline_to_json(r.predicted, r.context).dump(1) + "\n");
+    write_file_atomically(tmp + "/replay.json", timeline_to_json(r.replay, r.context).dump(1) + "\n");
+    write_file_atomically(tmp + "/summary.json", summary_to_json(r.summary, r.context).dump(2) + "\n");
+    write_file_atomically(tmp + "/trace.json", chrome_trace(&median, &r.predicted, r.context).dump(1) + "\n");
+    AsciiOptions ascii;
+    ascii.width = 120;
+    write_file_atomically(tmp + "/timeline.txt", render_ascii(&median, &r.predicted, ascii));
+    if (image_output_available()) render_gantt(tmp + "/gantt.png", &median, &r.predicted, GanttOptions{});
+    fs::rename(tmp, dir);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+}
+
+namespace {
+
+std::string percent(double fraction) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(1) << 100.0 * fraction << "%";
+  return s.str();
+}
+
+std::string signed_value(double v, const char* unit, int digits = 1) {
+  std::ostringstream s;
+  s << std::showpos << std::fixed << std::setprecision(digits) << v << unit;
+  return s.str();
+}
+
+}  // namespace
+
+std::string format_run_report(const RunResults& r, const std::string& configuration, int width, bool color) {
+  const RunSummary& s = r.summary;
+  std::ostringstream out;
+  out << configuration << "\n";
+  AsciiOptions ascii;
+  ascii.width = width;
+  ascii.color = color;
+  ascii.metrics = false;
+  out << render_ascii(&r.measured[r.median_index], &r.predicted, ascii);
+  out << "\n";
+  auto row = [&](const std::string& name, const std::string& a, const std::string& b, const std::string& c,
+                 const std::string& d) {
+    out << std::left << std::setw(12) << name << std::right << std::setw(18) << a << std::setw(14) << b
+        << std::setw(14) << c << std::setw(14) << d << "\n";
+  };
+  row("", "measured", "predicted", "replay", "analytic");
+  row("makespan", format_duration(s.makespan_us.median), format_duration(s.predicted_makespan_us),
+      format_duration(s.replay_makespan_us), "-");
+  row("bubble", percent(s.bubble_fraction.median), percent(s.predicted_bubble), percent(s.replay_bubble),
+      s.analytic_bubble ? percent(*s.analytic_bubble) : "-");
+  row("error", "", signed_value(100 * s.makespan_rel_error, "%"), signed_value(100 * s.replay_makespan_rel_error, "%"),
+      "");
+  row("bubble err", "", signed_value(s.bubble_pp_error, " pp"), signed_value(s.replay_bubble_pp_error, " pp"), "");
+  out << "measured: median of " << s.iterations << " iterations (makespan min " << format_duration(s.makespan_us.min)
+      << ", max " << format_duration(s.makespan_us.max) << "); error = (measured - model) / measured; analytic = "
+      << "uniform-stage, zero-communication formula\n";
+  out << "harness overhead (op start - inputs ready): median " << std::fixed << std::setprecision(1)
+      << s.overhead_median_us << " us, p99 " << s.overhead_p99_us << " us over " << s.overhead_ops << " ops\n";
+  return out.str();
+}
+
+}  // namespace ppb

@@ -1,0 +1,40 @@
+// What rank 0 makes of a finished run: the run directory (written into
+// DIR.tmp.<pid>, then renamed, so a failed run leaves no half-written
+// directory) and the console report.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/run_summary.h"
+#include "core/schedule.h"
+#include "core/timeline.h"
+
+namespace ppb {
+
+struct RunResults {
+  std::vector<Timeline> measured;  // every measured iteration
+  int warmup = 0;
+  std::size_t median_index = 0;    // the iteration drawn in the trace and pictures
+  Timeline predicted;
+  Timeline replay;
+  RunSummary summary;
+  nlohmann::json context;
+};
+
+// The run directory to use: `out` when given (InputError naming --out when it
+// exists), else runs/<date>-<schedule>-P<P>-M<M> with -2, -3, ... appended
+// until it does not exist.
+std::string choose_run_directory(const std::string& out, const Schedule& schedule);
+
+// measured.json, predicted.json, replay.json, summary.json, trace.json,
+// timeline.txt and, with image output built, gantt.png.
+void write_run_directory(const std::string& dir, const RunResults& results);
+
+// The configuration line, the measured and predicted timelines, the table of
+// measured vs predicted vs replay vs analytic, and the harness overhead.
+std::string format_run_report(const RunResults& results, const std::string& configuration, int width, bool color);
+
+}  // namespace ppb

@@ -1,0 +1,462 @@
+#include "backends/cuda/cuda_backend.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <thread>
+
+#include "backends/cuda/buffer_pool.h"
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/event_pool.h"
+#include "backends/cuda/nccl_links.h"
+#include "backends/cuda/nvtx_ranges.h"
+#include "backends/cuda/stage_kernel.h"
+#include "backends/cuda/transfer_plan.h"
+#include "core/errors.h"
+#include "core/schedule_walk.h"
+#include "stage_kernels.h"
+
+namespace ppb {
+namespace cuda {
+namespace {
+
+double steady_now_us() {
+  using namespace std::chrono;
+  return duration<double, std::micro>(steady_clock::now().time_since_epoch()).count();
+}
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct DeviceFacts {
+  std::string name;
+  std::string pci_bus_id;
+  int sm_count = 0;
+  int sm_clock_khz = 0;
+  int memory_clock_khz = 0;
+  std::size_t l2_bytes = 0;
+  std::size_t memory_bytes = 0;
+};
+
+DeviceFacts query_device(int device) {
+  DeviceFacts f;
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+  f.name = prop.name;
+  f.sm_count = prop.multiProcessorCount;
+  f.l2_bytes = static_cast<std::size_t>(prop.l2CacheSize);
+  f.memory_bytes = prop.totalGlobalMem;
+  CUDA_CHECK(cudaDeviceGetAttribute(&f.sm_clock_khz, cudaDevAttrClockRate, device));
+  CUDA_CHECK(cudaDeviceGetAttribute(&f.memory_clock_khz, cudaDevAttrMemoryClockRate, device));
+  char bus[32] = {0};
+  CUDA_CHECK(cudaDeviceGetPCIBusId(bus, sizeof(bus), device));
+  f.pci_bus_id = bus;
+  return f;
+}
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(const CudaBackendOptions& options, HostComm& comm, int device)
+      : options_(options), comm_(comm), rank_(comm.rank()), device_(device), nvtx_(options.nvtx) {
+    CUDA_CHECK(cudaSetDevice(device_));
+    facts_ = query_device(device_);
+    CUDA_CHECK(cudaStreamCreateWithFlags(&compute_, cudaStreamNonBlocking));
+    CUDA_CHECK(cudaEventCreate(&ref_));
+    kernel_ = std::make_unique<StageKernel>(options_, facts_.sm_count, facts_.l2_bytes);
+    // Every rank's GPU, for the context block (collective).
+    char mine[128] = {0};
+    std::snprintf(mine, sizeof(mine), "%s (%s)", facts_.name.c_str(), facts_.pci_bus_id.c_str());
+    std::vector<char> all(sizeof(mine) * static_cast<std::size_t>(comm_.size()));
+    comm_.allgather(mine, sizeof(mine), all.data());
+    for (int r = 0; r < comm_.size(); ++r) gpus_.emplace_back(all.data() + sizeof(mine) * static_cast<std::size_t>(r));
+  }
+
+  ~CudaBackend() override {
+    // Nothing may be in flight on buffers we free; after abort() the NCCL
+    // kernels are torn down and a synchronise could wait on a dead peer.
+    if (!aborted_.load()) CUDA_CHECK_NOTHROW(cudaDeviceSynchronize());
+    links_.reset();
+    buffers_.reset();
+    events_.reset();
+    kernel_.reset();
+    if (ref_ != nullptr) CUDA_CHECK_NOTHROW(cudaEventDestroy(ref_));
+    if (compute_ != nullptr) CUDA_CHECK_NOTHROW(cudaStreamDestroy(compute_));
+  }
+
+  std::string name() const override { return "cuda"; }
+
+  nlohmann::json context() const override {
+    int driver = 0, runtime = 0, nccl = 0;
+    CUDA_CHECK_NOTHROW(cudaDriverGetVersion(&driver));
+    CUDA_CHECK_NOTHROW(cudaRuntimeGetVersion(&runtime));
+    NCCL_CHECK_NOTHROW(ncclGetVersion(&nccl));
+    auto version = [](int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); };
+    nlohmann::json c = {
+        {"backend", "cuda"},
+        {"gpus", gpus_},
+        {"device",
+         {{"index", device_},
+          {"name", facts_.name},
+          {"pci_bus_id", facts_.pci_bus_id},
+          {"sm_count", facts_.sm_count},
+          {"sm_clock_mhz", facts_.sm_clock_khz / 1000.0},
+          {"memory_clock_mhz", facts_.memory_clock_khz / 1000.0},
+          {"l2_bytes", facts_.l2_bytes},
+          {"memory_bytes", facts_.memory_bytes}}},
+        {"cuda_driver_version", version(driver)},
+        {"cuda_runtime_version", version(runtime)},
+        {"nccl_version", std::to_string(nccl / 10000) + "." + std::to_string((nccl / 100) % 100) + "." +
+                             std::to_string(nccl % 100)},
+        {"kernel", kernel_->describe()},
+        {"nvtx", nvtx_.enabled()},
+        {"p2p", {{"design", "one 2-rank NCCL communicator and stream per directed link; receives posted in "
+                            "the sender's order"},
+                 {"links", links_ ? links_->channels().size() : 0}}},
+        {"clock_alignment",
+         {{"method", "CUDA events mapped to the host steady clock through a reference event recorded at each "
+                     "iteration start (host time taken around its synchronisation)"},
+          {"host_gpu_bound_us", max_ref_bound_us_},
+          {"globaltimer_minus_host_us", globaltimer_offsets_us_},
+          {"globaltimer_probe_bound_us", globaltimer_bound_us_}}},
+    };
+    if (buffers_) c["buffer_pool_allocated_bytes"] = buffers_->allocated_bytes();
+    if (const char* label = std::getenv("PPB_RUN_LABEL")) c["run_label"] = label;
+    return c;
+  }
+
+  void prepare(const RankPlan& plan) override {
+    PPB_ASSERT(plan.schedule != nullptr, "RankPlan without a schedule");
+    plan_ = plan;
+    schedule_ = plan.schedule;
+    index_ = OpIndexer{schedule_->num_stages(), schedule_->num_microbatches};
+    tplan_ = plan_transfers(*schedule_);
+    CUDA_CHECK(cudaSetDevice(device_));
+
+    links_ = std::make_unique<NcclLinks>(tplan_, rank_, comm_);
+    in_links_.assign(tplan_.links.size(), InLink{});
+    out_channel_.assign(static_cast<std::size_t>(schedule_->num_ranks), nullptr);
+    for (LinkChannel& ch : links_->channels()) {
+      if (ch.sending) {
+        out_channel_[static_cast<std::size_t>(ch.peer_rank)] = &ch;
+      } else {
+        in_links_[static_cast<std::size_t>(ch.link)].channel = &ch;
+      }
+    }
+    incoming_.assign(index_.size(), Transfer{});
+    for (const Transfer& t : plan.receives) incoming_[index_(t.producer)] = t;
+
+    const std::size_t per_iteration = 2 * schedule_->ops[static_cast<std::size_t>(rank_)].size() +
+                                      3 * plan.receives.size() + 2 * plan.sends.size() + links_->channels().size() + 4;
+    events_ = std::make_unique<EventPool>(per_iteration);
+    buffers_ = std::make_unique<BufferPool>(static_cast<std::size_t>(std::max<std::uint64_t>(plan.activation_bytes, 1)),
+                                            compute_);
+    kernel_->calibrate(compute_);
+    probe_globaltimer();
+    prepared_ = true;
+  }
+
+  void begin_iteration(int iteration) override {
+    PPB_ASSERT(prepared_, "begin_iteration before prepare");
+    events_->reset();
+    buffers_->reset_iteration();
+    ops_.clear();
+    received_.clear();
+    sent_.clear();
+    consumed_inputs_.clear();
+    recv_slot_.assign(index_.size(), -1);
+    stash_.assign(index_.size(), nullptr);
+    for (InLink& in : in_links_) in.next = 0;
+    nvtx_.push("iteration " + std::to_string(iteration));
+
+    // The reference event: everything of the last iteration has completed, so
+    // it runs at once; the host time is taken around its completion.
+    CUDA_CHECK(cudaStreamSynchronize(compute_));
+    const double before = now_us();
+    CUDA_CHECK(cudaEventRecord(ref_, compute_));
+    CUDA_CHECK(cudaEventSynchronize(ref_));
+    const double after = now_us();
+    host_ref_us_ = 0.5 * (before + after);
+    max_ref_bound_us_ = std::max(max_ref_bound_us_, 0.5 * (after - before));
+  }
+
+  void wait_input(const Transfer& t) override {
+    const int link = tplan_.link_index(t.src_rank, rank_);
+    PPB_ASSERT(link >= 0 && in_links_[static_cast<std::size_t>(link)].channel != nullptr, "no link for ",
+               describe(t.producer), " from rank ", t.src_rank);
+    InLink& in = in_links_[static_cast<std::size_t>(link)];
+    const std::vector<Op>& order = tplan_.links[static_cast<std::size_t>(link)].producers;
+    // Post, in the sender's order, every receive up to this one.
+    while (recv_slot_[index_(t.producer)] < 0 && in.next < order.size()) post_receive(in, order[in.next++]);
+    const int slot = recv_slot_[index_(t.producer)];
+    PPB_ASSERT(slot >= 0, describe(t.producer), " is not sent on the link from rank ", t.src_rank);
+    Received& r = received_[static_cast<std::size_t>(slot)];
+    r.wait = events_->next();
+    CUDA_CHECK(cudaEventRecord(r.wait, compute_));
+    CUDA_CHECK(cudaStreamWaitEvent(compute_, r.done, 0));
+    consumed_inputs_.push_back(r.buffer);
+  }
+
+  void compute(const Op& op, double target_us) override {
+    nvtx_.push(describe(op));
+    if (op.kind == OpKind::F) stash_[index_(op)] = buffers_->acquire(compute_, false);
+    if (op.kind == OpKind::B && remote_consumer_rank(*schedule_, op) >= 0) {
+      stash_[index_(op)] = buffers_->acquire(compute_, false);  // the gradient to send
+    }
+    Pending p{op, events_->next(), events_->next()};
+    CUDA_CHECK(cudaEventRecord(p.start, compute_));
+    kernel_->launch(compute_, target_us);
+    CUDA_CHECK(cudaEventRecord(p.end, compute_));
+    ops_.push_back(p);
+
+    for (void* buffer : consumed_inputs_) buffers_->release(buffer, compute_, p.end);
+    consumed_inputs_.clear();
+    // The forward's activation lives until the backward that needs it last.
+    const bool last_use = schedule_->split_backward ? op.kind == OpKind::W : op.kind == OpKind::B;
+    if (last_use) {
+      const std::size_t f = index_(Op{OpKind::F, op.stage, op.microbatch});
+      buffers_->release(stash_[f], compute_, p.end);
+      stash_[f] = nullptr;
+    }
+    nvtx_.pop();
+  }
+
+  void send_output(const Transfer& t) override {
+    LinkChannel* ch = out_channel_[static_cast<std::size_t>(t.dst_rank)];
+    PPB_ASSERT(ch != nullptr, "no link to rank ", t.dst_rank);
+    const Pending* producer = nullptr;
+    for (auto it = ops_.rbegin(); it != ops_.rend() && producer == nullptr; ++it) {
+      if (it->op == t.producer) producer = &*it;
+    }
+    PPB_ASSERT(producer != nullptr, "send of ", describe(t.producer), " before it ran");
+    void* buffer = stash_[index_(t.producer)];
+    PPB_ASSERT(buffer != nullptr, "no buffer for ", describe(t.producer));
+
+    Sent s{t, events_->next(), events_->next()};
+    CUDA_CHECK(cudaStreamWaitEvent(ch->stream, producer->end, 0));
+    CUDA_CHECK(cudaEventRecord(s.start, ch->stream));
+    NCCL_CHECK(ncclSend(buffer, message_bytes(), ncclUint8, 1, ch->comm, ch->stream));
+    CUDA_CHECK(cudaEventRecord(s.end, ch->stream));
+    sent_.push_back(s);
+    if (t.producer.kind == OpKind::B) {  // the gradient is not needed after its send
+      buffers_->release(buffer, ch->stream, s.end);
+      stash_[index_(t.producer)] = nullptr;
+    }
+  }
+
+  RankIterationRecord end_iteration() override {
+    // Post any receive the executor did not wait for, so no sender blocks forever.
+    for (std::size_t l = 0; l < in_links_.size(); ++l) {
+      InLink& in = in_links_[l];
+      if (in.channel == nullptr) continue;
+      const std::vector<Op>& order = tplan_.links[l].producers;
+      while (in.next < order.size()) post_receive(in, order[in.next++]);
+    }
+    std::vector<cudaEvent_t> finals{events_->next()};
+    CUDA_CHECK(cudaEventRecord(finals[0], compute_));
+    for (LinkChannel& ch : links_->channels()) {
+      finals.push_back(events_->next());
+      CUDA_CHECK(cudaEventRecord(finals.back(), ch.stream));
+    }
+    wait_for(finals);
+    nvtx_.pop();
+
+    RankIterationRecord rec;
+    for (const Pending& p : ops_) rec.ops.push_back(OpRecord{p.op, time_of(p.start), time_of(p.end)});
+    for (const Received& r : received_) {
+      TransferRecord tr;
+      tr.producer = r.transfer.producer;
+      tr.src_rank = r.transfer.src_rank;
+      tr.dst_rank = r.transfer.dst_rank;
+      tr.bytes = r.transfer.bytes;
+      tr.send_us = kNaN;  // the sender's clock: joined by the runtime
+      tr.arrive_us = time_of(r.done);
+      if (r.wait != nullptr) {
+        const double w = time_of(r.wait);
+        if (w < tr.arrive_us) tr.wait_start_us = w;
+      }
+      rec.received.push_back(tr);
+    }
+    for (const Sent& s : sent_) {
+      TransferRecord tr;
+      tr.producer = s.transfer.producer;
+      tr.src_rank = s.transfer.src_rank;
+      tr.dst_rank = s.transfer.dst_rank;
+      tr.bytes = s.transfer.bytes;
+      tr.send_us = time_of(s.start);
+      tr.arrive_us = time_of(s.end);
+      rec.sent.push_back(tr);
+    }
+    rec.peak_buffer_bytes = buffers_->peak_bytes();
+    return rec;
+  }
+
+  double now_us() const override { return steady_now_us(); }
+
+  void abort() noexcept override {
+    aborted_.store(true);
+    if (links_) links_->abort();
+  }
+
+ private:
+  struct Pending {
+    Op op;
+    cudaEvent_t start = nullptr;
+    cudaEvent_t end = nullptr;
+  };
+  struct Received {
+    Transfer transfer;
+    cudaEvent_t posted = nullptr;
+    cudaEvent_t done = nullptr;
+    cudaEvent_t wait = nullptr;  // compute stream reached the wait
+    void* buffer = nullptr;
+  };
+  struct Sent {
+    Transfer transfer;
+    cudaEvent_t start = nullptr;
+    cudaEvent_t end = nullptr;
+  };
+  struct InLink {
+    LinkChannel* channel = nullptr;
+    std::size_t next = 0;  // next receive to post, in the sender's order
+  };
+
+  // NCCL moves at least a byte, so a zero-byte plan still synchronises the two ends.
+  std::size_t message_bytes() const { return static_cast<std::size_t>(std::max<std::uint64_t>(plan_.activation_bytes, 1)); }
+
+  void post_receive(InLink& in, const Op& producer) {
+    Received r;
+    r.transfer = incoming_[index_(producer)];
+    if (r.transfer.bytes == 0 && r.transfer.src_rank == r.transfer.dst_rank) {
+      // Not in RankPlan::receives (the executor did not list it): describe it from the plan.
+      r.transfer = Transfer{producer, in.channel->peer_rank, rank_, plan_.activation_bytes};
+    }
+    r.buffer = buffers_->acquire(in.channel->stream, true);
+    r.posted = events_->next();
+    r.done = events_->next();
+    CUDA_CHECK(cudaEventRecord(r.posted, in.channel->stream));
+    NCCL_CHECK(ncclRecv(r.buffer, message_bytes(), ncclUint8, 0, in.channel->comm, in.channel->stream));
+    CUDA_CHECK(cudaEventRecord(r.done, in.channel->stream));
+    recv_slot_[index_(producer)] = static_cast<int>(received_.size());
+    received_.push_back(r);
+  }
+
+  // Polls instead of blocking so that NCCL's asynchronous errors and abort()
+  // are noticed while a rank waits on a hung peer.
+  void wait_for(const std::vector<cudaEvent_t>& events) {
+    double last_check = now_us();
+    for (;;) {
+      bool all = true;
+      for (cudaEvent_t e : events) {
+        const cudaError_t state = cudaEventQuery(e);
+        if (state == cudaErrorNotReady) {
+          all = false;
+          break;
+        }
+        CUDA_CHECK(state);
+      }
+      if (all) return;
+      if (aborted_.load()) PPB_THROW(RunError, "rank ", rank_, ": CUDA backend aborted while waiting for the iteration");
+      if (now_us() - last_check > 1000.0) {
+        links_->check_async_errors();
+        last_check = now_us();
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+  }
+
+  double time_of(cudaEvent_t e) const {
+    float ms = 0.f;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, ref_, e));
+    return host_ref_us_ + 1000.0 * static_cast<double>(ms);
+  }
+
+  // %globaltimer against the host clock, per rank: ranks on one host share the
+  // host clock, so differences between their offsets show how far their GPU
+  // timers disagree. Gathered for the context block.
+  void probe_globaltimer() {
+    std::uint64_t* d = nullptr;
+    CUDA_CHECK(cudaMalloc(&d, sizeof(std::uint64_t)));
+    double best_bound = std::numeric_limits<double>::infinity(), best_offset = 0;
+    for (int i = 0; i < 5; ++i) {
+      const double before = now_us();
+      KERNEL_CHECK(kernels::launch_timestamp(compute_, d));
+      CUDA_CHECK(cudaStreamSynchronize(compute_));
+      const double after = now_us();
+      std::uint64_t ns = 0;
+      CUDA_CHECK(cudaMemcpy(&ns, d, sizeof(ns), cudaMemcpyDeviceToHost));
+      if (after - before < 2 * best_bound) {
+        best_bound = 0.5 * (after - before);
+        best_offset = static_cast<double>(ns) / 1000.0 - 0.5 * (before + after);
+      }
+    }
+    CUDA_CHECK(cudaFree(d));
+    globaltimer_bound_us_ = best_bound;
+    globaltimer_offsets_us_.assign(static_cast<std::size_t>(comm_.size()), 0.0);
+    comm_.allgather(&best_offset, sizeof(double), globaltimer_offsets_us_.data());
+  }
+
+  CudaBackendOptions options_;
+  HostComm& comm_;
+  int rank_;
+  int device_;
+  DeviceFacts facts_;
+  std::vector<std::string> gpus_;
+  NvtxRanges nvtx_;
+  cudaStream_t compute_ = nullptr;
+  cudaEvent_t ref_ = nullptr;
+  std::unique_ptr<StageKernel> kernel_;
+  std::unique_ptr<NcclLinks> links_;
+  std::unique_ptr<EventPool> events_;
+  std::unique_ptr<BufferPool> buffers_;
+
+  RankPlan plan_;
+  const Schedule* schedule_ = nullptr;
+  OpIndexer index_;
+  TransferPlan tplan_;
+  std::vector<InLink> in_links_;            // by link index
+  std::vector<LinkChannel*> out_channel_;   // by destination rank
+  std::vector<Transfer> incoming_;          // by producer op index
+  bool prepared_ = false;
+  std::atomic<bool> aborted_{false};
+
+  // Per iteration.
+  double host_ref_us_ = 0;
+  double max_ref_bound_us_ = 0;
+  std::vector<Pending> ops_;
+  std::vector<Received> received_;
+  std::vector<Sent> sent_;
+  std::vector<int> recv_slot_;     // by producer op index
+  std::vector<void*> stash_;       // by op index: forward activations, gradients to send
+  std::vector<void*> consumed_inputs_;
+
+  double globaltimer_bound_us_ = 0;
+  std::vector<double> globaltimer_offsets_us_;
+};
+
+}  // namespace
+}  // namespace cuda
+
+bool cuda_device_available() {
+  int count = 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+
+std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options, HostComm& comm) {
+  cuda::set_error_rank(comm.rank());
+  PPB_REQUIRE_INPUT(options.sm_share > 0.0 && options.sm_share <= 1.0, "--sm-share: must be in (0, 1], got ",
+                    options.sm_share);
+  int count = 0;
+  const cudaError_t state = cudaGetDeviceCount(&count);
+  if (state != cudaSuccess) count = 0;
+  if (comm.any(count == 0)) {
+    PPB_THROW(RunError, "--backend cuda: ", count == 0 ? "no CUDA device on this rank" : "a rank has no CUDA device",
+              " (", cuda::error_site(__FILE__, __LINE__), ")",
+              state != cudaSuccess ? std::string(": ") + cudaGetErrorString(state) : std::string());
+  }
+  return std::make_unique<cuda::CudaBackend>(options, comm, comm.local_rank() % count);
+}
+
+}  // namespace ppb

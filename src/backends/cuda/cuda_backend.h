@@ -1,0 +1,27 @@
+// The CUDA + NCCL backend: stage kernels on a compute stream, activations and
+// gradients over NCCL point-to-point on one communicator and stream per link,
+// CUDA events around everything, one synchronisation per iteration.
+// No CUDA header here: the runtime includes this in every build; without CUDA
+// the library is a stub whose make_cuda_backend refuses with a bad-input error.
+// Design and deadlock-freedom argument: docs/gpu.md.
+#pragma once
+
+#include <memory>
+
+#include "backends/cuda/cuda_options.h"
+#include "runtime/backend.h"
+#include "runtime/host_comm.h"
+
+namespace ppb {
+
+// True when CUDA was built and cudaGetDeviceCount finds at least one device.
+// Never throws; local to this process (agree across ranks with HostComm::any).
+bool cuda_device_available();
+
+// Collective over all ranks of `comm`: each rank takes GPU local_rank %
+// device count. prepare() is collective as well (it creates the NCCL
+// communicators of the plan's links). Throws RunError (message names host and
+// rank) when a rank has no device or CUDA fails, InputError on bad options.
+std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options, HostComm& comm);
+
+}  // namespace ppb

@@ -1,0 +1,33 @@
+// --backend auto|cpu|cuda: picks and builds the backend for this rank.
+// auto takes cuda only where the CUDA backend is built and a GPU is visible,
+// otherwise cpu, and says why (the first line of ppbench's output).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "runtime/backend.h"
+#include "runtime/cpu_backend.h"
+#include "runtime/host_comm.h"
+
+namespace ppb {
+
+struct BackendOptions {
+  std::string choice = "auto";  // auto, cpu or cuda (checked by the flag parser)
+  std::uint64_t activation_bytes = 0;
+  CpuBackendOptions cpu;
+};
+
+struct BackendSelection {
+  std::unique_ptr<Backend> backend;
+  std::string reason;  // "no CUDA backend built", "requested", "no GPU visible", ...
+};
+
+// Collective over `comm` when a backend needs it (the CUDA backend shares its
+// NCCL id). Throws InputError naming --backend when the choice cannot be met.
+BackendSelection make_backend(const BackendOptions& options, HostComm& comm);
+
+// Whether this ppbench was built with the CUDA backend.
+bool cuda_backend_built();
+
+}  // namespace ppb

@@ -1,0 +1,137 @@
+// The CUDA backend end to end in one process (one rank): event times on the
+// host clock, op durations near their targets, buffers counted, and an NCCL
+// send/receive through a one-rank communicator. Skipped without a device.
+#include <gtest/gtest.h>
+
+#include <cuda_runtime.h>
+#include <nccl.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "backends/cuda/cuda_backend.h"
+#include "backends/cuda/cuda_check.h"
+#include "core/errors.h"
+#include "schedules/generators.h"
+
+namespace ppb {
+namespace {
+
+#define SKIP_WITHOUT_GPU() \
+  if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device"
+
+// A world of one process: what the runtime's MPI HostComm does, for size 1.
+class SoloComm final : public HostComm {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  int local_rank() const override { return 0; }
+  int local_size() const override { return 1; }
+  void barrier() override {}
+  void broadcast(void*, std::size_t, int) override {}
+  void allgather(const void* mine, std::size_t bytes, void* all) override { std::memcpy(all, mine, bytes); }
+  bool any(bool mine) override { return mine; }
+  long long max(long long mine) override { return mine; }
+};
+
+TEST(CudaBackend, NoDeviceMeansCudaDeviceAvailableIsFalseAndNoThrow) {
+  int count = 0;
+  const bool runtime_sees = cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+  EXPECT_EQ(cuda_device_available(), runtime_sees);
+}
+
+TEST(CudaBackend, OneRankIterationIsTimedOnTheHostClock) {
+  SKIP_WITHOUT_GPU();
+  SoloComm comm;
+  CudaBackendOptions o;
+  auto backend = make_cuda_backend(o, comm);
+  ASSERT_EQ(backend->name(), "cuda");
+  const Schedule s = generate_schedule("1f1b", 1, 4, 1);
+  RankPlan plan;
+  plan.schedule = &s;
+  plan.activation_bytes = 1 << 20;
+  backend->prepare(plan);
+  const nlohmann::json c = backend->context();
+  EXPECT_FALSE(c["device"]["name"].get<std::string>().empty());
+  EXPECT_GT(c["device"]["sm_count"].get<int>(), 0);
+  EXPECT_EQ(c["kernel"]["kind"], "spin");
+
+  for (int iteration = 0; iteration < 2; ++iteration) {
+    const double before = backend->now_us();
+    backend->begin_iteration(iteration);
+    for (const Op& op : s.ops[0]) backend->compute(op, op.kind == OpKind::F ? 500.0 : 1000.0);
+    const RankIterationRecord rec = backend->end_iteration();
+    const double after = backend->now_us();
+    ASSERT_EQ(rec.ops.size(), s.ops[0].size());
+    double prev_end = before;
+    for (std::size_t i = 0; i < rec.ops.size(); ++i) {
+      const OpRecord& r = rec.ops[i];
+      EXPECT_EQ(r.op, s.ops[0][i]);
+      const double target = r.op.kind == OpKind::F ? 500.0 : 1000.0;
+      EXPECT_GT(r.end_us - r.start_us, 0.75 * target) << describe(r.op);
+      EXPECT_LT(r.end_us - r.start_us, 1.25 * target + 20.0) << describe(r.op);
+      EXPECT_GE(r.start_us, prev_end - 5.0) << describe(r.op);  // one stream: in order, no overlap
+      prev_end = r.end_us;
+    }
+    EXPECT_LE(prev_end, after + 5.0);
+    // 1F1B with one stage: one activation held at a time.
+    EXPECT_EQ(rec.peak_buffer_bytes, std::uint64_t(1) << 20);
+  }
+}
+
+TEST(Nccl, SendAndReceiveThroughAOneRankCommunicator) {
+  SKIP_WITHOUT_GPU();
+  CUDA_CHECK(cudaSetDevice(0));
+  ncclComm_t comm = nullptr;
+  int devices[1] = {0};
+  NCCL_CHECK(ncclCommInitAll(&comm, 1, devices));
+  const std::size_t n = 1 << 22;
+  std::vector<unsigned char> host(n);
+  for (std::size_t i = 0; i < n; ++i) host[i] = static_cast<unsigned char>(i * 7);
+  void *src = nullptr, *dst = nullptr;
+  CUDA_CHECK(cudaMalloc(&src, n));
+  CUDA_CHECK(cudaMalloc(&dst, n));
+  CUDA_CHECK(cudaMemcpy(src, host.data(), n, cudaMemcpyHostToDevice));
+  CUDA_CHECK(cudaMemset(dst, 0, n));
+  cudaStream_t stream = nullptr;
+  CUDA_CHECK(cudaStreamCreate(&stream));
+  NCCL_CHECK(ncclGroupStart());
+  NCCL_CHECK(ncclSend(src, n, ncclUint8, 0, comm, stream));
+  NCCL_CHECK(ncclRecv(dst, n, ncclUint8, 0, comm, stream));
+  NCCL_CHECK(ncclGroupEnd());
+  CUDA_CHECK(cudaStreamSynchronize(stream));
+  std::vector<unsigned char> back(n);
+  CUDA_CHECK(cudaMemcpy(back.data(), dst, n, cudaMemcpyDeviceToHost));
+  EXPECT_EQ(back, host);
+  CUDA_CHECK(cudaFree(src));
+  CUDA_CHECK(cudaFree(dst));
+  CUDA_CHECK(cudaStreamDestroy(stream));
+  NCCL_CHECK(ncclCommDestroy(comm));
+}
+
+TEST(CudaCheck, FailuresBecomeRunErrorsNamingFileHostAndRank) {
+  // Needs no device: an invalid argument fails before the driver is asked.
+  cuda::set_error_rank(3);
+  try {
+    CUDA_CHECK(cudaErrorInvalidValue);
+    FAIL() << "no throw";
+  } catch (const RunError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("gpu_backend_test.cpp:"), std::string::npos) << m;
+    EXPECT_NE(m.find("rank 3"), std::string::npos) << m;
+    EXPECT_NE(m.find("on host "), std::string::npos) << m;
+    EXPECT_NE(m.find("cudaErrorInvalidValue"), std::string::npos) << m;
+    EXPECT_EQ(e.exit_code(), kExitRunFailed);
+  }
+  try {
+    NCCL_CHECK(ncclInvalidArgument);
+    FAIL() << "no throw";
+  } catch (const RunError& e) {
+    EXPECT_NE(std::string(e.what()).find("NCCL error at"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ppb

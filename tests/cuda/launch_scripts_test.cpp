@@ -1,0 +1,76 @@
+// launch/one-gpu.sh and launch/multi-node.sh build the environment and
+// command line that docs/gpu.md promises (checked through --dry-run and the
+// per-rank wrapper, which need no GPU and no MPI).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "support/run_command.h"
+
+namespace ppb {
+namespace {
+
+using test::run_command;
+
+const std::string kLaunch = std::string(PPB_SOURCE_DIR) + "/launch/";
+
+int count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(OneGpuLaunch, DryRunGivesEveryRankItsOwnHostIdAndTheLoopbackSocketTransport) {
+  const auto r = run_command(kLaunch + "one-gpu.sh --dry-run --mps --sm-share 0.3 -np 3 ./ppbench --schedule 1f1b");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* kv : {"NCCL_P2P_DISABLE=1", "NCCL_SHM_DISABLE=1", "NCCL_NET=Socket", "NCCL_SOCKET_IFNAME=lo",
+                         "PPB_RUN_LABEL=functional"}) {
+    EXPECT_NE(r.out.find(std::string("-x ") + kv), std::string::npos) << kv << "\n" << r.out;
+  }
+  EXPECT_NE(r.out.find("mpirun -np 3 --oversubscribe"), std::string::npos) << r.out;
+  for (int rank = 0; rank < 3; ++rank) {
+    const std::string line = "rank " + std::to_string(rank) + ": NCCL_HOSTID=ppb-one-gpu-rank-" +
+                             std::to_string(rank) + " CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=30 ./ppbench --schedule 1f1b";
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  }
+  EXPECT_EQ(count(r.out, "NCCL_HOSTID="), 3);
+  EXPECT_NE(r.out.find("nvidia-cuda-mps-control -d"), std::string::npos);
+
+  const auto plain = run_command(kLaunch + "one-gpu.sh --dry-run -np 2 prog");
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.out.find("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"), std::string::npos) << plain.out;
+  EXPECT_EQ(plain.out.find("mps:"), std::string::npos);
+}
+
+TEST(OneGpuLaunch, RankWrapperExportsThePerRankVariablesAndRunsTheProgram) {
+  const auto r = run_command("OMPI_COMM_WORLD_RANK=5 PPB_ONE_GPU_MPS=1 PPB_ONE_GPU_SM_SHARE=0.25 " + kLaunch +
+                             "one-gpu.sh --rank-exec sh -c 'echo $NCCL_HOSTID $CUDA_MPS_ACTIVE_THREAD_PERCENTAGE'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ppb-one-gpu-rank-5 25\n");
+  const auto no_rank = run_command("env -u OMPI_COMM_WORLD_RANK -u PMIX_RANK -u SLURM_PROCID " + kLaunch +
+                                   "one-gpu.sh --rank-exec true");
+  EXPECT_EQ(no_rank.exit_code, 2);
+}
+
+TEST(OneGpuLaunch, BadArgumentsExitTwoWithOneLine) {
+  for (const char* args : {"-np 0 prog", "-np 2", "--sm-share 1.5 -np 2 prog", "--sm-share 0 -np 2 prog",
+                           "--bogus -np 2 prog"}) {
+    const auto r = run_command(kLaunch + "one-gpu.sh --dry-run " + args);
+    EXPECT_EQ(r.exit_code, 2) << args;
+    EXPECT_EQ(count(r.err, "\n"), 1) << args << ": " << r.err;
+    EXPECT_EQ(r.out, "") << args;
+  }
+}
+
+TEST(MultiNodeLaunch, DryRunPlacesOneRankPerGpuOnEveryHost) {
+  const auto r = run_command("NCCL_DEBUG=WARN " + kLaunch + "multi-node.sh " + kLaunch +
+                             "hosts.example 8 --dry-run ./ppbench --schedule gpipe");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("-np 16 --map-by ppr:8:node"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("-x NCCL_DEBUG"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("./ppbench --schedule gpipe"), std::string::npos) << r.out;
+  EXPECT_EQ(run_command(kLaunch + "multi-node.sh /nonexistent 8 prog").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace ppb

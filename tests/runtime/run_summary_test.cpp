@@ -1,0 +1,117 @@
+// Run summary, replay and harness overhead on hand-made timelines (no MPI).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "analysis/metrics.h"
+#include "analysis/replay.h"
+#include "analysis/run_summary.h"
+#include "schedules/generators.h"
+#include "sim/simulator.h"
+
+namespace ppb {
+namespace {
+
+CostModel nominal(const Schedule& s, double f_ms, double b_ms, double p2p_ms = 0) {
+  CostInputs in;
+  in.forward_ms = {f_ms};
+  in.backward_ms = {b_ms};
+  in.p2p_time_ms = p2p_ms;
+  return make_cost_model(in, s);
+}
+
+// A "measurement": the simulator with other costs, relabelled.
+Timeline fake_measured(const Schedule& s, const CostModel& actual) {
+  Timeline t = simulate(s, actual);
+  t.source = "measured";
+  return t;
+}
+
+TEST(Statistics, MedianAndNearestRankPercentile) {
+  EXPECT_DOUBLE_EQ(median_of({3, 1, 2}), 2);
+  EXPECT_DOUBLE_EQ(median_of({4, 1, 3, 2}), 2.5);
+  EXPECT_TRUE(std::isnan(median_of({})));
+  std::vector<double> hundred;
+  for (int i = 1; i <= 100; ++i) hundred.push_back(i);
+  EXPECT_DOUBLE_EQ(percentile(hundred, 0.99), 99);
+  EXPECT_DOUBLE_EQ(percentile(hundred, 0.95), 95);
+  const Distribution d = distribution_of({5, 1, 9, 3});
+  EXPECT_DOUBLE_EQ(d.min, 1);
+  EXPECT_DOUBLE_EQ(d.max, 9);
+  EXPECT_DOUBLE_EQ(d.median, 4);
+  EXPECT_DOUBLE_EQ(d.p95, 9);
+}
+
+TEST(Replay, RecoversMeasuredDurationsAndLinkCosts) {
+  const Schedule s = make_1f1b(3, 4);
+  const CostModel plan = nominal(s, 1, 2);
+  // The run had slower stage 1 and 0.25 ms transfers.
+  CostInputs in;
+  in.forward_ms = {1, 1.5, 1};
+  in.backward_ms = {2, 3, 2};
+  in.p2p_time_ms = 0.25;
+  const CostModel actual = make_cost_model(in, s);
+  const std::vector<Timeline> runs{fake_measured(s, actual), fake_measured(s, actual)};
+  const CostModel got = measured_cost_model(runs, plan);
+  EXPECT_DOUBLE_EQ(got.forward_us[1], 1500);
+  EXPECT_DOUBLE_EQ(got.backward_us[1], 3000);
+  EXPECT_DOUBLE_EQ(got.forward_us[0], 1000);
+  ASSERT_EQ(got.link_by_pair.size(), 4u);  // 0->1, 1->2, 2->1, 1->0
+  EXPECT_DOUBLE_EQ(*got.link_by_pair.at({1, 2}).fixed_us, 250);
+  // Replaying a run that followed a cost model reproduces it.
+  const Timeline replay = replay_timeline(s, runs, plan);
+  EXPECT_EQ(replay.source, "replay");
+  EXPECT_DOUBLE_EQ(compute_metrics(replay).makespan_us, compute_metrics(runs[0]).makespan_us);
+}
+
+TEST(HarnessOverhead, GapBetweenReadinessAndStart) {
+  const Schedule s = make_gpipe(2, 1);
+  Timeline t = fake_measured(s, nominal(s, 1, 1, 0.5));
+  // Zero gap everywhere in a simulated timeline except the first op of rank 0,
+  // which has no input and no predecessor (skipped).
+  std::vector<double> gaps = harness_overhead_us(t);
+  ASSERT_EQ(gaps.size(), 3u);
+  for (double g : gaps) EXPECT_NEAR(g, 0, 1e-9);
+  // Rank 1's F0 starts 30 us after its input arrived; rank 0's B0 starts 7 us
+  // after the gradient arrived.
+  t.ranks[1][0].start_us += 30;
+  t.ranks[0][1].start_us += 7;
+  gaps = harness_overhead_us(t);
+  std::sort(gaps.begin(), gaps.end());
+  EXPECT_NEAR(gaps[1], 7, 1e-9);
+  EXPECT_NEAR(gaps[2], 30, 1e-9);
+}
+
+TEST(RunSummary, ErrorsFollowTheArchitectureDefinitions) {
+  const Schedule s = make_1f1b(2, 4);
+  const CostModel plan = nominal(s, 1, 2);
+  const Timeline predicted = simulate(s, plan);
+  // Three iterations, 10%, 20% and 30% slower ops: the median is the 20% one.
+  std::vector<Timeline> runs;
+  for (double k : {1.3, 1.1, 1.2}) runs.push_back(fake_measured(s, nominal(s, k, 2 * k)));
+  const Timeline replay = replay_timeline(s, runs, plan);
+  const RunSummary sum = summarize_run(runs, predicted, replay, plan);
+  const double measured = compute_metrics(runs[2]).makespan_us;
+  EXPECT_EQ(median_iteration(runs), 2u);
+  EXPECT_DOUBLE_EQ(sum.makespan_us.median, measured);
+  EXPECT_NEAR(sum.makespan_rel_error, (measured - compute_metrics(predicted).makespan_us) / measured, 1e-12);
+  EXPECT_NEAR(sum.makespan_rel_error, 1 - 1 / 1.2, 1e-9);  // uniform scaling
+  EXPECT_NEAR(sum.bubble_pp_error, 0, 1e-9);               // same shape
+  EXPECT_NEAR(sum.replay_makespan_rel_error, 0, 1e-9);
+  EXPECT_NEAR(sum.stages[0].measured_us[0], 1200, 1e-9);
+  EXPECT_DOUBLE_EQ(sum.stages[0].target_us[0], 1000);
+  EXPECT_TRUE(std::isnan(sum.stages[0].target_us[2]));  // no W in 1F1B
+  EXPECT_EQ(sum.rank_bubble.size(), 2u);
+
+  const nlohmann::json j = summary_to_json(sum, {{"backend", "test"}});
+  EXPECT_EQ(j["schema"], "ppbench.summary/1");
+  EXPECT_DOUBLE_EQ(j["measured"]["makespan"]["median"].get<double>(), measured);
+  EXPECT_TRUE(j["measured"]["bubble_fraction"].contains("p95"));
+  EXPECT_TRUE(j["error"].contains("bubble_pp"));
+  EXPECT_FALSE(j["stages"][0].contains("W"));
+  EXPECT_TRUE(j["harness_overhead"].contains("p99_us"));
+  EXPECT_EQ(j["context"]["backend"], "test");
+}
+
+}  // namespace
+}  // namespace ppb
