@@ -35,6 +35,13 @@ constexpr const char* kClockMethod =
     "barrier, then ping-pong between rank 0 and each rank (20 rounds, the round with the smallest round trip): "
     "offset = remote - (t0 + t1) / 2, bound = rtt / 2";
 
+// PPB_RUN_LABEL (launch/one-gpu.sh sets "functional": several ranks on one GPU
+// show that the harness works, not what a schedule costs). Null when unset.
+const char* run_label() {
+  const char* label = std::getenv("PPB_RUN_LABEL");
+  return label != nullptr && *label != '\0' ? label : nullptr;
+}
+
 int terminal_width() {
   if (const char* columns = std::getenv("COLUMNS")) {
     const int n = std::atoi(columns);
@@ -118,6 +125,7 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
         backend_options.choice = o.backend;
         backend_options.activation_bytes = o.costs.activation_bytes;
         backend_options.cpu.spin_us = o.spin_us;
+        backend_options.cuda = o.cuda;
         selected = make_backend(backend_options, world);
         executor = std::make_unique<Executor>(setup->schedule, world.rank(), setup->nominal, o.costs.activation_bytes,
                                               *selected.backend, setup->faults);
@@ -135,8 +143,9 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
   const Schedule& schedule = setup->schedule;
   if (root) {
     std::cout << "ppbench: backend " << backend.name() << " (" << selected.reason << "), " << world.size()
-              << " ranks\n"
-              << std::flush;
+              << " ranks";
+    if (const char* label = run_label()) std::cout << "; results labelled " << label;
+    std::cout << "\n" << std::flush;
   }
 
   const std::vector<std::string> hosts = world.host_names();
@@ -190,6 +199,7 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
       results.context["clock_alignment_method"] = kClockMethod;
       results.context["activation_bytes"] = o.costs.activation_bytes;
       results.context["faults"] = o.faults;
+      if (const char* label = run_label()) results.context["run_label"] = label;
       results.predicted = simulate(schedule, setup->predicted);
       results.replay = replay_timeline(schedule, results.measured, setup->predicted);
       results.summary = summarize_run(results.measured, results.predicted, results.replay, setup->predicted);
