@@ -171,6 +171,7 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
 
   RunResults results;
   results.warmup = o.warmup;
+  std::vector<std::uint64_t> peak_buffer_bytes(static_cast<std::size_t>(world.size()), 0);
   try {
     for (int i = 0; i < o.warmup + o.iters; ++i) {
       watchdog.arm(o.timeout_s);
@@ -178,7 +179,12 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
       const RankIterationRecord record = executor->run_iteration(i);
       const std::vector<RankIterationRecord> records = world.gather_records(record);
       watchdog.disarm();
-      if (root && i >= o.warmup) results.measured.push_back(assemble_measured(schedule, records, offset_us));
+      if (root && i >= o.warmup) {
+        results.measured.push_back(assemble_measured(schedule, records, offset_us));
+        for (std::size_t r = 0; r < records.size(); ++r) {
+          peak_buffer_bytes[r] = std::max(peak_buffer_bytes[r], records[r].peak_buffer_bytes);
+        }
+      }
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ppbench: rank %d failed in iteration %d: %s\n", world.rank(), executor->current_iteration(),
@@ -203,6 +209,7 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
       results.predicted = simulate(schedule, setup->predicted);
       results.replay = replay_timeline(schedule, results.measured, setup->predicted);
       results.summary = summarize_run(results.measured, results.predicted, results.replay, setup->predicted);
+      results.summary.rank_peak_buffer_bytes = peak_buffer_bytes;
       results.median_index = median_iteration(results.measured);
       write_run_directory(run_dir, results);
       const int width = o.width > 0 ? o.width : terminal_width();

@@ -182,6 +182,12 @@ TEST(PpbenchOutputs, AutoBackendSaysWhichAndWhyAndCarriesTheRunLabel) {
     EXPECT_EQ(doc["context"]["run_label"], "functional") << file;
     EXPECT_EQ(doc["context"]["backend"], cpu ? "cpu" : "cuda") << file;
   }
+  // Both ranks receive (activations or gradients), so both held buffers.
+  const nlohmann::json s = load_json(out + "/summary.json");
+  for (const auto& rank : s["ranks"]) {
+    EXPECT_GE(rank["peak_buffer_bytes"].get<std::uint64_t>(), 65536u) << rank;
+    EXPECT_GE(rank["predicted_peak_activations"].get<int>(), 1) << rank;
+  }
 }
 
 TEST(PpbenchOutputs, MaxErrorExceededExits4AndStillWrites) {
