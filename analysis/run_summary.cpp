@@ -163,6 +163,10 @@ nlohmann::json summary_to_json(const RunSummary& s, const nlohmann::json& contex
     nlohmann::json rank{{"rank", r}, {"bubble_fraction", number_or_null(s.rank_bubble[r])}};
     if (r < s.rank_predicted_peak_activations.size()) {
       rank["predicted_peak_activations"] = s.rank_predicted_peak_activations[r];
+      if (s.activation_bytes > 0) {
+        rank["predicted_peak_activation_bytes"] =
+            static_cast<std::uint64_t>(s.rank_predicted_peak_activations[r]) * s.activation_bytes;
+      }
     }
     if (r < s.rank_peak_buffer_bytes.size()) rank["peak_buffer_bytes"] = s.rank_peak_buffer_bytes[r];
     ranks.push_back(std::move(rank));

@@ -66,6 +66,7 @@ struct RunSummary {
   // iterations (set by the runtime; empty when not tracked).
   std::vector<int> rank_predicted_peak_activations;
   std::vector<std::uint64_t> rank_peak_buffer_bytes;
+  std::uint64_t activation_bytes = 0;  // message size; 0: unknown (no bytes figures)
   double overhead_median_us = 0, overhead_p99_us = 0;
   std::size_t overhead_ops = 0;
   std::size_t iterations = 0;

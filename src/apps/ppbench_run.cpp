@@ -210,6 +210,7 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
       results.replay = replay_timeline(schedule, results.measured, setup->predicted);
       results.summary = summarize_run(results.measured, results.predicted, results.replay, setup->predicted);
       results.summary.rank_peak_buffer_bytes = peak_buffer_bytes;
+      results.summary.activation_bytes = o.costs.activation_bytes;
       results.median_index = median_iteration(results.measured);
       write_run_directory(run_dir, results);
       const int width = o.width > 0 ? o.width : terminal_width();
