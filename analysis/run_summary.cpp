@@ -120,6 +120,7 @@ RunSummary summarize_run(const std::vector<Timeline>& measured, const Timeline& 
   s.replay_makespan_us = rp.makespan_us;
   s.replay_bubble = rp.bubble_fraction;
   s.analytic_bubble = p.analytic_bubble;
+  for (const RankMetrics& r : p.ranks) s.rank_predicted_peak_activations.push_back(r.peak_activations);
   s.makespan_rel_error = (s.makespan_us.median - s.predicted_makespan_us) / s.makespan_us.median;
   s.bubble_pp_error = 100.0 * (s.bubble_fraction.median - s.predicted_bubble);
   s.replay_makespan_rel_error = (s.makespan_us.median - s.replay_makespan_us) / s.makespan_us.median;
@@ -159,7 +160,16 @@ nlohmann::json summary_to_json(const RunSummary& s, const nlohmann::json& contex
   }
   nlohmann::json ranks = nlohmann::json::array();
   for (std::size_t r = 0; r < s.rank_bubble.size(); ++r) {
-    ranks.push_back({{"rank", r}, {"bubble_fraction", number_or_null(s.rank_bubble[r])}});
+    nlohmann::json rank{{"rank", r}, {"bubble_fraction", number_or_null(s.rank_bubble[r])}};
+    if (r < s.rank_predicted_peak_activations.size()) {
+      rank["predicted_peak_activations"] = s.rank_predicted_peak_activations[r];
+      if (s.activation_bytes > 0) {
+        rank["predicted_peak_activation_bytes"] =
+            static_cast<std::uint64_t>(s.rank_predicted_peak_activations[r]) * s.activation_bytes;
+      }
+    }
+    if (r < s.rank_peak_buffer_bytes.size()) rank["peak_buffer_bytes"] = s.rank_peak_buffer_bytes[r];
+    ranks.push_back(std::move(rank));
   }
   return nlohmann::json{
       {"schema", "ppbench.summary/1"},

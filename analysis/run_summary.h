@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -59,6 +60,13 @@ struct RunSummary {
   double replay_makespan_rel_error = 0, replay_bubble_pp_error = 0;
   std::vector<StageDurations> stages;
   std::vector<double> rank_bubble;  // median over iterations, per rank
+  // Per rank: the simulator's peak activations (microbatches whose forward
+  // output is held for a backward still to come), and the backend's measured
+  // peak of activation and gradient buffer bytes, the most over the measured
+  // iterations (set by the runtime; empty when not tracked).
+  std::vector<int> rank_predicted_peak_activations;
+  std::vector<std::uint64_t> rank_peak_buffer_bytes;
+  std::uint64_t activation_bytes = 0;  // message size; 0: unknown (no bytes figures)
   double overhead_median_us = 0, overhead_p99_us = 0;
   std::size_t overhead_ops = 0;
   std::size_t iterations = 0;

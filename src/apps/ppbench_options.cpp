@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "cli/cuda_options.h"
 #include "core/errors.h"
 
 namespace ppb {
@@ -20,6 +21,7 @@ void add_ppbench_options(CLI::App& app, PpbenchOptions& o) {
   app.add_option("--backend", o.backend, "auto (cuda where a GPU is visible, else cpu), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
+  add_cuda_backend_options(app, o.cuda);
   app.add_option("--warmup", o.warmup, "iterations run and discarded first")->capture_default_str();
   app.add_option("--iters", o.iters, "measured iterations")->capture_default_str();
   app.add_option("--out", o.out, "run directory (default runs/<date>-<schedule>-P<P>-M<M>); never overwritten");

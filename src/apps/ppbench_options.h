@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "backends/cuda/cuda_options.h"
 #include "cli/sim_options.h"
 
 namespace ppb {
@@ -16,6 +17,7 @@ struct PpbenchOptions {
   CostInputs costs;
   bool num_stages_given = false;  // --num-stages on the command line (else P = ranks)
   std::string backend = "auto";
+  CudaBackendOptions cuda;
   int warmup = 1;
   int iters = 5;
   std::string out;  // empty: runs/<date>-<schedule>-P<P>-M<M>

@@ -35,6 +35,13 @@ constexpr const char* kClockMethod =
     "barrier, then ping-pong between rank 0 and each rank (20 rounds, the round with the smallest round trip): "
     "offset = remote - (t0 + t1) / 2, bound = rtt / 2";
 
+// PPB_RUN_LABEL (launch/one-gpu.sh sets "functional": several ranks on one GPU
+// show that the harness works, not what a schedule costs). Null when unset.
+const char* run_label() {
+  const char* label = std::getenv("PPB_RUN_LABEL");
+  return label != nullptr && *label != '\0' ? label : nullptr;
+}
+
 int terminal_width() {
   if (const char* columns = std::getenv("COLUMNS")) {
     const int n = std::atoi(columns);
@@ -118,6 +125,7 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
         backend_options.choice = o.backend;
         backend_options.activation_bytes = o.costs.activation_bytes;
         backend_options.cpu.spin_us = o.spin_us;
+        backend_options.cuda = o.cuda;
         selected = make_backend(backend_options, world);
         executor = std::make_unique<Executor>(setup->schedule, world.rank(), setup->nominal, o.costs.activation_bytes,
                                               *selected.backend, setup->faults);
@@ -135,8 +143,9 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
   const Schedule& schedule = setup->schedule;
   if (root) {
     std::cout << "ppbench: backend " << backend.name() << " (" << selected.reason << "), " << world.size()
-              << " ranks\n"
-              << std::flush;
+              << " ranks";
+    if (const char* label = run_label()) std::cout << "; results labelled " << label;
+    std::cout << "\n" << std::flush;
   }
 
   const std::vector<std::string> hosts = world.host_names();
@@ -162,6 +171,7 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
 
   RunResults results;
   results.warmup = o.warmup;
+  std::vector<std::uint64_t> peak_buffer_bytes(static_cast<std::size_t>(world.size()), 0);
   try {
     for (int i = 0; i < o.warmup + o.iters; ++i) {
       watchdog.arm(o.timeout_s);
@@ -169,7 +179,12 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
       const RankIterationRecord record = executor->run_iteration(i);
       const std::vector<RankIterationRecord> records = world.gather_records(record);
       watchdog.disarm();
-      if (root && i >= o.warmup) results.measured.push_back(assemble_measured(schedule, records, offset_us));
+      if (root && i >= o.warmup) {
+        results.measured.push_back(assemble_measured(schedule, records, offset_us));
+        for (std::size_t r = 0; r < records.size(); ++r) {
+          peak_buffer_bytes[r] = std::max(peak_buffer_bytes[r], records[r].peak_buffer_bytes);
+        }
+      }
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ppbench: rank %d failed in iteration %d: %s\n", world.rank(), executor->current_iteration(),
@@ -190,9 +205,12 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
       results.context["clock_alignment_method"] = kClockMethod;
       results.context["activation_bytes"] = o.costs.activation_bytes;
       results.context["faults"] = o.faults;
+      if (const char* label = run_label()) results.context["run_label"] = label;
       results.predicted = simulate(schedule, setup->predicted);
       results.replay = replay_timeline(schedule, results.measured, setup->predicted);
       results.summary = summarize_run(results.measured, results.predicted, results.replay, setup->predicted);
+      results.summary.rank_peak_buffer_bytes = peak_buffer_bytes;
+      results.summary.activation_bytes = o.costs.activation_bytes;
       results.median_index = median_iteration(results.measured);
       write_run_directory(run_dir, results);
       const int width = o.width > 0 ? o.width : terminal_width();

@@ -1,31 +1,38 @@
 #include "runtime/backend_factory.h"
 
+#include "backends/cuda/cuda_backend.h"
 #include "core/errors.h"
-
-// ---------------------------------------------------------------------------
-// CUDA BACKEND PLUG-IN POINT (the only place to change when merging it):
-//   1. #include "backends/cuda/cuda_backend.h" under PPB_HAVE_CUDA_BACKEND;
-//   2. have cuda_backend_built() return true there;
-//   3. in cuda_or_null() return make_cuda_backend(options, comm) when a GPU is
-//      visible (and set `reason`), nullptr with the reason otherwise;
-//   4. define PPB_HAVE_CUDA_BACKEND for ppb_runtime in src/runtime/CMakeLists.txt.
-// ---------------------------------------------------------------------------
-#if defined(PPB_HAVE_CUDA_BACKEND)
-#error "plug make_cuda_backend(options, HostComm&) in here (see the comment above)"
-#endif
 
 namespace ppb {
 
 namespace {
 
-std::unique_ptr<Backend> cuda_or_null(const BackendOptions&, HostComm&, std::string& reason) {
-  reason = "no CUDA backend built";
-  return nullptr;
+// The CUDA backend where it is built and every rank sees a GPU; otherwise
+// nullptr and why. Collective: every rank must call it (the device check is
+// agreed over `comm`, and make_cuda_backend is collective itself).
+std::unique_ptr<Backend> cuda_or_null(const BackendOptions& options, HostComm& comm, std::string& reason) {
+  if (!cuda_backend_built()) {
+    reason = "no CUDA backend built";
+    return nullptr;
+  }
+  // One rank without a GPU makes the whole job CPU: mixed backends could not
+  // talk to each other (MPI messages on one side, NCCL on the other).
+  if (comm.any(!cuda_device_available())) {
+    reason = "no GPU visible on every rank";
+    return nullptr;
+  }
+  return make_cuda_backend(options.cuda, comm);
 }
 
 }  // namespace
 
-bool cuda_backend_built() { return false; }
+bool cuda_backend_built() {
+#if defined(PPB_HAVE_CUDA)
+  return true;
+#else
+  return false;
+#endif
+}
 
 BackendSelection make_backend(const BackendOptions& options, HostComm& comm) {
   BackendSelection selection;
@@ -38,7 +45,11 @@ BackendSelection make_backend(const BackendOptions& options, HostComm& comm) {
   }
   if (options.choice == "auto") {
     selection.backend = cuda_or_null(options, comm, selection.reason);
-    if (selection.backend) return selection;
+    if (selection.backend) {
+      selection.reason = "auto: a GPU on every rank";
+      return selection;
+    }
+    selection.reason = "auto: " + selection.reason;
   } else {
     PPB_REQUIRE_INPUT(options.choice == "cpu", "--backend: unknown backend '", options.choice,
                       "' (expected auto, cpu or cuda)");

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "backends/cuda/cuda_options.h"
 #include "runtime/backend.h"
 #include "runtime/cpu_backend.h"
 #include "runtime/host_comm.h"
@@ -16,6 +17,7 @@ struct BackendOptions {
   std::string choice = "auto";  // auto, cpu or cuda (checked by the flag parser)
   std::uint64_t activation_bytes = 0;
   CpuBackendOptions cpu;
+  CudaBackendOptions cuda;
 };
 
 struct BackendSelection {

@@ -34,6 +34,9 @@ struct Accuracy {
   int ranks;
 };
 
+// gtest prints the parameter in test names (ctest -N): readable, not bytes.
+void PrintTo(const Accuracy& a, std::ostream* os) { *os << a.schedule << " at -np " << a.ranks; }
+
 class PpbenchAccuracy : public ::testing::TestWithParam<Accuracy> {};
 
 // 5 ms ops: measured within 5% of the prediction (makespan) and 2 points
@@ -46,12 +49,13 @@ TEST_P(PpbenchAccuracy, MeasuredMatchesPrediction) {
   for (int attempt = 1; attempt <= 2; ++attempt) {
     TempDir dir;
     const std::string out = dir.file("run");
-    std::string cmd = mpirun(a.ranks) + " --schedule " + a.schedule + " -f 5 --backward-times 5 --out " + out;
+    // The CPU backend's accuracy, whatever the host has (a GPU host would pick cuda).
+    std::string cmd =
+        mpirun(a.ranks) + " --backend cpu --schedule " + a.schedule + " -f 5 --backward-times 5 --out " + out;
     if (a.schedule == "zb-h1") cmd += " --weight-times 5";
     const CommandResult r = run_command(cmd);
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_EQ(r.out.rfind("ppbench: backend cpu (no CUDA backend built), " + std::to_string(a.ranks) + " ranks\n", 0),
-              0u)
+    EXPECT_EQ(r.out.rfind("ppbench: backend cpu (requested), " + std::to_string(a.ranks) + " ranks\n", 0), 0u)
         << r.out;
     EXPECT_NE(r.out.find("ppbench: wrote " + out), std::string::npos);
     for (const char* f : {"measured.json", "predicted.json", "replay.json", "summary.json", "trace.json",
@@ -144,11 +148,46 @@ TEST(PpbenchInput, BadFlagsExit2AndWriteNothing) {
     EXPECT_NE(r.err.find("ppbench: error: "), std::string::npos) << flags;
     EXPECT_TRUE(r.out.empty()) << flags << ": " << r.out;
   }
-  const CommandResult cuda = run_command("cd " + dir.path() + " && " + mpirun(2) + " --backend cuda");
-  EXPECT_EQ(cuda.exit_code, 2);
-  EXPECT_NE(cuda.err.find("ppbench: error: --backend cuda: this ppbench was built without the CUDA backend"),
-            std::string::npos);
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+// --backend cuda where it cannot be had: exit 2 from every rank with the
+// reason (no CUDA backend in this build, or no GPU on some rank), nothing written.
+TEST(PpbenchInput, CudaBackendWithoutAGpuIsBadInputOnEveryRank) {
+  TempDir dir;
+  const CommandResult r = run_command("cd " + dir.path() + " && " + mpirun(2) + " --backend cuda -b 2 --iters 1");
+  if (r.exit_code == 0) GTEST_SKIP() << "a GPU is visible on every rank: --backend cuda ran";
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  const int built_without = count_of(r.err, "ppbench: error: --backend cuda: this ppbench was built without the CUDA backend\n");
+  const int no_gpu = count_of(r.err, "ppbench: error: --backend cuda: no GPU visible on every rank\n");
+  EXPECT_EQ(built_without + no_gpu, 2) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+// auto says which backend it picked and why on the first line, and the run
+// label of launch/one-gpu.sh reaches that line and every file's context.
+TEST(PpbenchOutputs, AutoBackendSaysWhichAndWhyAndCarriesTheRunLabel) {
+  TempDir dir;
+  const std::string out = dir.file("run");
+  const CommandResult r = run_command("PPB_RUN_LABEL=functional " + mpirun(2) + " -b 2 --iters 1 -f 1 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string first_line = r.out.substr(0, r.out.find('\n'));
+  const bool cpu = first_line.rfind("ppbench: backend cpu (auto: ", 0) == 0;
+  const bool cuda = first_line.rfind("ppbench: backend cuda (auto: a GPU on every rank)", 0) == 0;
+  EXPECT_TRUE(cpu || cuda) << first_line;
+  EXPECT_NE(first_line.find(", 2 ranks; results labelled functional"), std::string::npos) << first_line;
+  for (const char* file : {"measured.json", "predicted.json", "summary.json"}) {
+    const nlohmann::json doc = load_json(out + "/" + file);
+    EXPECT_EQ(doc["context"]["run_label"], "functional") << file;
+    EXPECT_EQ(doc["context"]["backend"], cpu ? "cpu" : "cuda") << file;
+  }
+  // Both ranks receive (activations or gradients), so both held buffers.
+  const nlohmann::json s = load_json(out + "/summary.json");
+  for (const auto& rank : s["ranks"]) {
+    EXPECT_GE(rank["peak_buffer_bytes"].get<std::uint64_t>(), 65536u) << rank;
+    EXPECT_GE(rank["predicted_peak_activations"].get<int>(), 1) << rank;
+  }
 }
 
 TEST(PpbenchOutputs, MaxErrorExceededExits4AndStillWrites) {

@@ -102,8 +102,21 @@ TEST(RunSummary, ErrorsFollowTheArchitectureDefinitions) {
   EXPECT_DOUBLE_EQ(sum.stages[0].target_us[0], 1000);
   EXPECT_TRUE(std::isnan(sum.stages[0].target_us[2]));  // no W in 1F1B
   EXPECT_EQ(sum.rank_bubble.size(), 2u);
+  // 1F1B at P=2, M=4: rank 0 holds two microbatches (warm-up F0, then F1
+  // before B0), the last rank one.
+  EXPECT_EQ(sum.rank_predicted_peak_activations, (std::vector<int>{2, 1}));
+
+  RunSummary with_buffers = sum;
+  with_buffers.rank_peak_buffer_bytes = {4096, 8192};
+  with_buffers.activation_bytes = 1000;
+  const nlohmann::json buffers = summary_to_json(with_buffers, {});
+  EXPECT_EQ(buffers["ranks"][1]["peak_buffer_bytes"], 8192);
+  EXPECT_EQ(buffers["ranks"][0]["predicted_peak_activations"], 2);
+  EXPECT_EQ(buffers["ranks"][0]["predicted_peak_activation_bytes"], 2000);
 
   const nlohmann::json j = summary_to_json(sum, {{"backend", "test"}});
+  EXPECT_FALSE(j["ranks"][0].contains("peak_buffer_bytes"));  // not tracked: left out, not 0
+  EXPECT_FALSE(j["ranks"][0].contains("predicted_peak_activation_bytes"));
   EXPECT_EQ(j["schema"], "ppbench.summary/1");
   EXPECT_DOUBLE_EQ(j["measured"]["makespan"]["median"].get<double>(), measured);
   EXPECT_TRUE(j["measured"]["bubble_fraction"].contains("p95"));

@@ -1,0 +1,67 @@
+// ppbench on the CUDA backend through launch/one-gpu.sh (several ranks on one
+// GPU, NCCL over loopback sockets): every schedule completes with activations
+// far larger than NCCL's staging buffer (NCCL_BUFFSIZE=64 KiB against 8 MiB
+// messages), so completion cannot come from NCCL buffering (ARCHITECTURE.md).
+// Labels gpu and mpi; skipped where no device is visible. No timing bounds:
+// ranks sharing a GPU give functional figures only.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "backends/cuda/cuda_backend.h"
+#include "support/run_command.h"
+
+namespace ppb::test {
+namespace {
+
+class GpuPpbench : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GpuPpbench, CompletesWithMessagesLargerThanNcclBuffers) {
+  if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
+  const std::string schedule = GetParam();
+  TempDir dir;
+  const std::string out = dir.file("run");
+  std::string cmd = "NCCL_BUFFSIZE=65536 " + std::string(PPB_SOURCE_DIR) + "/launch/one-gpu.sh -np 2 " +
+                    PPB_PPBENCH_PATH + " --backend cuda --schedule " + schedule +
+                    " -b 4 -f 1 --backward-times 1 --activation-bytes 8388608 --warmup 1 --iters 2 --timeout 60"
+                    " --out " + out;
+  if (schedule == "zb-h1") cmd += " --weight-times 1";
+  const CommandResult r = run_command(cmd);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.rfind("ppbench: backend cuda (requested), 2 ranks; results labelled functional\n", 0), 0u) << r.out;
+
+  const nlohmann::json measured = nlohmann::json::parse(read_text(out + "/measured.json"));
+  const nlohmann::json predicted = nlohmann::json::parse(read_text(out + "/predicted.json"));
+  EXPECT_EQ(measured["context"]["backend"], "cuda");
+  EXPECT_EQ(measured["context"]["run_label"], "functional");
+  for (const auto& iteration : measured["iterations"]) {
+    // Every op and every transfer of the schedule was timed, each op after it
+    // started and each transfer arriving after it was sent.
+    ASSERT_EQ(iteration["ranks"].size(), predicted["ranks"].size());
+    for (std::size_t r = 0; r < iteration["ranks"].size(); ++r) {
+      EXPECT_EQ(iteration["ranks"][r]["ops"].size(), predicted["ranks"][r]["ops"].size());
+      for (const auto& op : iteration["ranks"][r]["ops"]) EXPECT_GT(op["end"].get<double>(), op["start"].get<double>());
+    }
+    ASSERT_EQ(iteration["transfers"].size(), predicted["transfers"].size());
+    for (const auto& x : iteration["transfers"]) {
+      EXPECT_EQ(x["bytes"], 8388608);
+      EXPECT_GE(x["arrive"].get<double>(), x["send"].get<double>());
+    }
+  }
+  const nlohmann::json summary = nlohmann::json::parse(read_text(out + "/summary.json"));
+  for (const auto& rank : summary["ranks"]) EXPECT_GE(rank["peak_buffer_bytes"].get<std::uint64_t>(), 8388608u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Schedules, GpuPpbench, ::testing::Values("gpipe", "1f1b", "interleaved", "zb-h1"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (char& c : name) {
+                             if (c == '-') c = '_';
+                           }
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace ppb::test
