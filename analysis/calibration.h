@@ -1,7 +1,9 @@
-// Calibration files (schema "ppbench.calibration/1"): measured per-stage F, B
-// and W times and per-link message costs, which the simulator uses as its cost
-// model (`ppsim --calibration FILE`, `ppbench --calibration FILE`). Written by
-// `ppbench calibrate` through CalibrationBuilder. Definitions: docs/calibration.md.
+// Calibration files (schema "ppbench.calibration/1"): each pipeline rank's
+// stage F, B and W times measured in isolation and each link's message cost at
+// several sizes with a latency + size / bandwidth fit. The simulator uses them as
+// its cost model (`ppsim --calibration FILE`, `ppbench --calibration FILE`).
+// Written by `ppbench calibrate` through CalibrationBuilder. Definitions and
+// the file format: docs/calibration.md.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +17,7 @@
 
 #include "core/op.h"
 #include "core/schedule.h"
+#include "core/timeline.h"
 #include "sim/cost_model.h"
 
 namespace ppb {
@@ -44,20 +47,24 @@ struct LinkSample {
 struct LinkFit {
   double latency_us = 0;
   double bytes_per_us = 0;
-  std::size_t points = 0;     // (bytes, time) points fitted
-  double r_squared = 1;       // 1 - SS_res / SS_tot; 1 when SS_tot = 0 and the fit is exact, else 0 there
-  double rms_residual_us = 0;
-  std::string note;           // why the fit was constrained; empty for a plain least-squares fit
+  std::size_t points = 0;      // (bytes, time) points fitted
+  double r_squared = 1;        // 1 - SS_res / SS_tot of the line used; see fit_link
+  double rms_residual_us = 0;  // of the line used
+  std::string note;            // why the fit was constrained; empty for a plain least-squares fit
   LinkCost cost() const;
+  double bandwidth_gbps() const { return bytes_per_us / 1e3; }  // 1 GB/s = 1e3 bytes/us
 };
 
 // Ordinary least squares of time on bytes. One distinct size: latency only (the
 // mean time), no bandwidth term. A negative slope is clamped to zero (latency is
 // then the mean time); a negative intercept is clamped to zero and the slope
-// refitted through the origin. Either is said in `note`. Throws InputError when
-// there are no samples.
+// refitted through the origin. Either is said in `note`, and r_squared is that of
+// the constrained line (it can be negative then). When every time is the same,
+// r_squared is 1 if the line hits them all, else 0. Throws InputError when there
+// are no samples or a time is not finite.
 LinkFit fit_link(const std::vector<LinkSample>& samples);
 
+// One pipeline rank's stage (calibration runs one stage per rank).
 struct StageCalibration {
   SampleStats forward;
   SampleStats backward;               // B alone where W was measured apart, else the full backward
@@ -78,52 +85,64 @@ struct LinkCalibration {
 
 struct Calibration {
   int num_ranks = 0;
-  std::vector<StageCalibration> stages;  // one per stage
+  std::vector<StageCalibration> stages;  // by rank: stages[r] is rank r's stage
   std::vector<LinkCalibration> links;    // by (src, dst)
-  std::uint64_t activation_bytes = 0;    // the message size of the calibrated run (0: unknown)
-  nlohmann::json context;
+  nlohmann::json measurement;            // how it was measured (free form; null when absent)
+  nlohmann::json context;                // null when absent
 
-  int num_stages() const { return static_cast<int>(stages.size()); }
+  bool has_weight() const { return !stages.empty() && stages.front().weight.has_value(); }
+  const LinkCalibration* link(int src_rank, int dst_rank) const;
 };
 
-// Collects raw samples and summarises them. Stage op samples: F, B or W of a
+// Collects raw samples and summarises them. Op samples: F, B or W of a rank's
 // stage, in µs. Link samples: one message of `bytes` from src to dst, in µs.
 class CalibrationBuilder {
  public:
-  CalibrationBuilder(int num_ranks, int num_stages);
-  void add_op_sample(int stage, OpKind kind, double us);
+  explicit CalibrationBuilder(int num_ranks);
+  void add_op_sample(int rank, OpKind kind, double us);
   void add_link_sample(int src_rank, int dst_rank, std::uint64_t bytes, double us);
-  void set_activation_bytes(std::uint64_t bytes) { activation_bytes_ = bytes; }
+  // Every compute op of a measured iteration is an op sample of its rank; every
+  // transfer with a send and an arrival gives arrive - send as a link sample
+  // (a negative difference, possible only through clock-alignment error, counts
+  // as 0). Optimizer steps are not calibrated.
+  void add_iteration(const Timeline& measured);
+  void set_measurement(nlohmann::json measurement) { measurement_ = std::move(measurement); }
   void set_context(nlohmann::json context) { context_ = std::move(context); }
-  // Per size: median, p5, p95; per link: the fit of the per-size medians (one
-  // point per size, so sizes weigh the same and a slow outlier moves only its
-  // size's median). Throws InputError when a stage has no F or no B samples, or W
-  // samples on only some stages.
+  // Per rank and kind, and per link and size: median, p5, p95. Per link: the fit
+  // of the per-size medians (one point per size, so sizes weigh the same and a
+  // slow outlier moves only its size's median). Throws InputError when a rank
+  // has no F or no B samples, or W samples on only some ranks.
   Calibration build() const;
 
  private:
   int num_ranks_;
-  std::vector<std::vector<double>> op_samples_;  // [stage * 3 + kind]
+  std::vector<std::vector<double>> op_samples_;  // [rank * kNumComputeKinds + kind]
   std::map<std::pair<int, int>, std::map<std::uint64_t, std::vector<double>>> link_samples_;
-  std::uint64_t activation_bytes_ = 0;
+  nlohmann::json measurement_;
   nlohmann::json context_;
 };
 
 nlohmann::json calibration_to_json(const Calibration& calibration);
-// Errors name `source` (the file) and the key.
+// Errors name `source` (the file) and the key path ("stages[1].forward.median_us").
 Calibration calibration_from_json(const nlohmann::json& doc, const std::string& source);
 Calibration load_calibration_file(const std::string& path);
 void save_calibration_file(const Calibration& calibration, const std::string& path);
 
-// The cost model of a schedule from a calibration: per-stage times are the
-// medians; B and W as make_cost_model treats --weight-times (a schedule that does
-// not split W gets B + W; one that splits W without W in the file shares B evenly);
-// every cross-rank link the schedule uses gets its fitted LinkCost in
-// link_by_pair. `activation_bytes` is the message size (0: the file's).
+// The cost model of a schedule from a calibration. Stage s gets the medians of
+// its rank's stage split evenly over the rank's chunks, as make_cost_model
+// splits per-rank times; B and W as make_cost_model treats --weight-times (a
+// schedule that does not split W gets B + W; one that splits W without W in
+// the file shares B evenly). Every calibrated link goes into link_by_pair.
+// `activation_bytes` is the message size the link fits are evaluated at.
 // `optimizer_us` is kept as given. Throws InputError naming `source` when the
-// stage or rank count differs from the schedule's, or a link the schedule uses
-// was not calibrated.
+// rank count differs from the schedule's or a link the schedule uses was not
+// calibrated.
 CostModel apply_calibration(const Calibration& calibration, const Schedule& schedule, std::uint64_t activation_bytes,
                             double optimizer_us, const std::string& source);
+
+// The cost model for `inputs.calibration_file`: loads it and applies it with
+// inputs.activation_bytes (which must be positive: the link cost depends on the
+// message size) and inputs.optimizer_ms. Errors name the file or the flag.
+CostModel calibrated_cost_model(const CostInputs& inputs, const Schedule& schedule);
 
 }  // namespace ppb

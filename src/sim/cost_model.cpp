@@ -63,9 +63,7 @@ CostModel make_cost_model(const CostInputs& in, const Schedule& schedule) {
     // a prediction that is neither.
     PPB_REQUIRE_INPUT(in.time_flags_given.empty(), *in.time_flags_given.begin(),
                       ": cannot be used with --calibration (the calibration file gives the times)");
-    require_time(in.optimizer_ms, "--optimizer-time", true);
-    return apply_calibration(load_calibration_file(in.calibration_file), schedule, in.activation_bytes,
-                             in.optimizer_ms * 1000.0, in.calibration_file);
+    return calibrated_cost_model(in, schedule);
   }
   CostModel model;
   model.forward_us = per_stage_us(in.forward_ms, "--forward-times", schedule);

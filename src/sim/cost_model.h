@@ -60,9 +60,10 @@ struct CostInputs {
 // times are given and the schedule does not split W, backward takes B + W; when
 // the schedule splits W and no W times are given, the backward time is shared
 // evenly by B and W. Throws InputError naming the flag on bad values.
-// With a calibration file, the model is the file's (apply_calibration): the time
-// flags are refused, --activation-bytes picks the message size (default: the
-// file's) and --optimizer-time still applies; errors name the file.
+// With a calibration file, the model is the file's (calibrated_cost_model in
+// analysis/calibration.h): any time flag given is refused (naming it and
+// --calibration), --activation-bytes (required) is the message size the link
+// fits are evaluated at, and --optimizer-time still applies.
 CostModel make_cost_model(const CostInputs& inputs, const Schedule& schedule);
 
 }  // namespace ppb
