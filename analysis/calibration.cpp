@@ -51,14 +51,28 @@ std::string number(double v) {
 
 LinkFit fit_link(const std::vector<LinkSample>& samples) {
   PPB_REQUIRE_INPUT(!samples.empty(), "calibration: a link has no samples to fit");
-  const double n = static_cast<double>(samples.size());
-  double mean_x = 0, mean_y = 0;
+  double max_y = 0;
   std::set<std::uint64_t> sizes;
   for (const LinkSample& s : samples) {
     PPB_REQUIRE_INPUT(std::isfinite(s.us), "calibration: a link sample is not finite (", s.us, ")");
-    mean_x += static_cast<double>(s.bytes) / n;
-    mean_y += s.us / n;
+    max_y = std::max(max_y, std::abs(s.us));
     sizes.insert(s.bytes);
+  }
+  // Relative residuals: w = 1 / time^2, so a 4 KiB message's 20 us weighs as
+  // much as a 16 MiB message's 4 ms. Plain least squares would let the largest
+  // size decide the line and leave the latency to its noise. The floor keeps a
+  // zero time from taking all the weight.
+  const double floor_us = std::max(1e-3, 1e-2 * max_y);
+  std::vector<double> w;
+  double sw = 0, mean_x = 0, mean_y = 0;
+  for (const LinkSample& s : samples) {
+    const double y = std::max(std::abs(s.us), floor_us);
+    w.push_back(1 / (y * y));
+    sw += w.back();
+  }
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    mean_x += w[i] / sw * static_cast<double>(samples[i].bytes);
+    mean_y += w[i] / sw * samples[i].us;
   }
   LinkFit fit;
   fit.points = samples.size();
@@ -68,24 +82,28 @@ LinkFit fit_link(const std::vector<LinkSample>& samples) {
   } else {
     // Centred sums: the sizes span several orders of magnitude.
     double sxx = 0, sxy = 0;
-    for (const LinkSample& s : samples) {
-      const double dx = static_cast<double>(s.bytes) - mean_x;
-      sxx += dx * dx;
-      sxy += dx * (s.us - mean_y);
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      const double dx = static_cast<double>(samples[i].bytes) - mean_x;
+      sxx += w[i] * dx * dx;
+      sxy += w[i] * dx * (samples[i].us - mean_y);
     }
     slope = sxy / sxx;
+    // Rounding noise on constant times is no bandwidth term.
+    double max_x = 0;
+    for (const LinkSample& s : samples) max_x = std::max(max_x, static_cast<double>(s.bytes));
+    if (std::abs(slope) * max_x <= 1e-12 * max_y) slope = 0;
     intercept = mean_y - slope * mean_x;
     if (slope < 0) {
       fit.note = "time fell as messages grew (slope " + number(slope) +
-                 " us/byte): clamped to no bandwidth term, latency is the mean time";
+                 " us/byte): clamped to no bandwidth term, latency is the weighted mean time";
       slope = 0;
       intercept = mean_y;
     } else if (intercept < 0) {
       double xx = 0, xy = 0;
-      for (const LinkSample& s : samples) {
-        const double x = static_cast<double>(s.bytes);
-        xx += x * x;
-        xy += x * s.us;
+      for (std::size_t i = 0; i < samples.size(); ++i) {
+        const double x = static_cast<double>(samples[i].bytes);
+        xx += w[i] * x * x;
+        xy += w[i] * x * samples[i].us;
       }
       fit.note = "negative latency (" + number(intercept) + " us) clamped to 0, slope refitted through the origin";
       intercept = 0;
@@ -95,18 +113,19 @@ LinkFit fit_link(const std::vector<LinkSample>& samples) {
   fit.latency_us = intercept;
   fit.bytes_per_us = slope > 0 ? 1.0 / slope : 0.0;
   double ss_res = 0, ss_tot = 0;
-  for (const LinkSample& s : samples) {
-    const double r = s.us - (intercept + slope * static_cast<double>(s.bytes));
-    ss_res += r * r;
-    ss_tot += (s.us - mean_y) * (s.us - mean_y);
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const double y = samples[i].us;
+    const double r = y - (intercept + slope * static_cast<double>(samples[i].bytes));
+    ss_res += w[i] * r * r;
+    ss_tot += w[i] * (y - mean_y) * (y - mean_y);
+    fit.max_rel_residual = std::max(fit.max_rel_residual, std::abs(r) / std::max(std::abs(y), floor_us));
   }
-  fit.rms_residual_us = std::sqrt(ss_res / n);
-  if (ss_tot > 0) {
+  if (ss_tot > 1e-20 * sw * (mean_y * mean_y + 1e-12)) {
     fit.r_squared = 1 - ss_res / ss_tot;
   } else {
-    // Constant times: "explained" only if the line goes through them (relative
+    // Constant times: "explained" only if the line goes through them (a
     // tolerance, so an exact fit survives rounding).
-    fit.r_squared = ss_res <= 1e-18 * n * (mean_y * mean_y + 1) ? 1.0 : 0.0;
+    fit.r_squared = fit.max_rel_residual <= 1e-9 ? 1.0 : 0.0;
   }
   return fit;
 }

@@ -47,21 +47,23 @@ struct LinkSample {
 struct LinkFit {
   double latency_us = 0;
   double bytes_per_us = 0;
-  std::size_t points = 0;      // (bytes, time) points fitted
-  double r_squared = 1;        // 1 - SS_res / SS_tot of the line used; see fit_link
-  double rms_residual_us = 0;  // of the line used
+  std::size_t points = 0;        // (bytes, time) points fitted
+  double r_squared = 1;          // weighted 1 - SS_res / SS_tot of the line used; see fit_link
+  double max_rel_residual = 0;   // largest |time - line| / time over the points
   std::string note;            // why the fit was constrained; empty for a plain least-squares fit
   LinkCost cost() const;
   double bandwidth_gbps() const { return bytes_per_us / 1e3; }  // 1 GB/s = 1e3 bytes/us
 };
 
-// Ordinary least squares of time on bytes. One distinct size: latency only (the
-// mean time), no bandwidth term. A negative slope is clamped to zero (latency is
-// then the mean time); a negative intercept is clamped to zero and the slope
-// refitted through the origin. Either is said in `note`, and r_squared is that of
-// the constrained line (it can be negative then). When every time is the same,
-// r_squared is 1 if the line hits them all, else 0. Throws InputError when there
-// are no samples or a time is not finite.
+// Weighted least squares of time on bytes with weights 1 / time^2 (relative
+// residuals, so every size counts, not only the largest; times are floored at
+// 1% of the largest, and at 1 ns, for the weight). One distinct size: latency
+// only (the weighted mean time), no bandwidth term. A negative slope is clamped
+// to zero (latency is then the weighted mean time); a negative intercept is
+// clamped to zero and the slope refitted through the origin. Either is said in
+// `note`, and r_squared is that of the constrained line (it can be negative
+// then). When every time is the same, r_squared is 1 if the line hits them all,
+// else 0. Throws InputError when there are no samples or a time is not finite.
 LinkFit fit_link(const std::vector<LinkSample>& samples);
 
 // The schedules `ppbench calibrate` measures on P ranks: one microbatch of GPipe

@@ -112,7 +112,9 @@ LinkCalibration read_link(const Reader& in, const nlohmann::json& j, const std::
   // Descriptive keys: optional, checked when present.
   if (fit.contains("points")) l.fit.points = static_cast<std::size_t>(in.integer(fit, "points", fp + ".points", 0));
   if (fit.contains("r_squared")) l.fit.r_squared = in.number(fit, "r_squared", fp + ".r_squared");
-  if (fit.contains("rms_residual_us")) l.fit.rms_residual_us = in.time(fit, "rms_residual_us", fp + ".rms_residual_us");
+  if (fit.contains("max_rel_residual")) {
+    l.fit.max_rel_residual = in.time(fit, "max_rel_residual", fp + ".max_rel_residual");
+  }
   if (fit.contains("note")) {
     PPB_REQUIRE_INPUT(fit["note"].is_string(), source, ": \"", fp, ".note\" must be a string");
     l.fit.note = fit["note"].get<std::string>();
@@ -146,7 +148,7 @@ nlohmann::json calibration_to_json(const Calibration& c) {
                        {"bytes_per_us", l.fit.bytes_per_us},
                        {"points", l.fit.points},
                        {"r_squared", l.fit.r_squared},
-                       {"rms_residual_us", l.fit.rms_residual_us},
+                       {"max_rel_residual", l.fit.max_rel_residual},
                        {"note", l.fit.note}}}});
   }
   return {{"schema", kSchema},

@@ -1,8 +1,10 @@
 // ppbench: run a pipeline schedule on every MPI rank and hold the measurement
-// against the simulator (docs/runtime.md).
+// against the simulator (docs/runtime.md); `ppbench calibrate` measures the
+// cost model instead (docs/calibration.md).
 #include <string>
 #include <vector>
 
+#include "apps/ppbench_calibrate.h"
 #include "apps/ppbench_options.h"
 #include "apps/ppbench_run.h"
 #include "core/errors.h"
@@ -15,11 +17,21 @@ int main(int argc, char** argv) {
   PpbenchOptions options;
   CLI::App app{"ppbench: run a pipeline-parallel schedule under MPI and compare it with the simulator", "ppbench"};
   add_ppbench_options(app, options);
+  const CalibrateCommand calibrate(app);
   // Every rank parses the same argv, so every rank reaches the same verdict.
   const int parsed = parse_command_line(app, argc, argv);
   if (parsed >= 0) return parsed;
   options_after_parse(app, options);
   try {
+    if (calibrate.selected()) {
+      // Identical on every rank: each prints its line and exits, no collective needed.
+      try {
+        reject_flags_before(app, "calibrate", "a run");
+      } catch (const InputError& e) {
+        return report_error("ppbench", e);
+      }
+      return calibrate.run(args, world);
+    }
     return run_ppbench(options, args, world);
   } catch (const std::exception& e) {
     report_error("ppbench", e);

@@ -137,6 +137,12 @@ MeasuredIterations run_iterations(MpiWorld& world, RankSession& session, const S
   return out;
 }
 
+int broadcast_exit_code(MpiWorld& world, int exit_code) {
+  long long code = exit_code;
+  world.broadcast(&code, sizeof code, 0);
+  return static_cast<int>(code);
+}
+
 nlohmann::json measurement_context(const std::vector<std::string>& argv, const MpiWorld& world,
                                    const std::vector<std::string>& hosts, const RankSession& session,
                                    double clock_bound_us, std::uint64_t activation_bytes) {

@@ -81,6 +81,9 @@ struct MeasuredIterations {
 MeasuredIterations run_iterations(MpiWorld& world, RankSession& session, const Schedule& schedule,
                                   const ClockAlignment& clocks, int warmup, int iters, double timeout_s);
 
+// Collective: every rank returns rank 0's exit code.
+int broadcast_exit_code(MpiWorld& world, int exit_code);
+
 // Rank 0's context block: argv, version, backend and why, its details, hosts,
 // ranks, MPI version, the clock alignment bound and method, the message size
 // and PPB_RUN_LABEL when set. `hosts` comes from the collective host_names().

@@ -148,9 +148,7 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
     }
     std::cout << std::flush;
   }
-  long long code = exit_code;
-  world.broadcast(&code, sizeof code, 0);
-  return static_cast<int>(code);
+  return broadcast_exit_code(world, exit_code);
 }
 
 }  // namespace ppb

@@ -51,14 +51,4 @@ std::vector<std::uint64_t> parse_byte_size_list(const std::string& text, const s
   return sizes;
 }
 
-std::string format_byte_size(std::uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB"};
-  int u = 0;
-  while (u < 3 && bytes >= 1024 && bytes % 1024 == 0) {
-    bytes /= 1024;
-    ++u;
-  }
-  return std::to_string(bytes) + " " + units[u];
-}
-
 }  // namespace ppb

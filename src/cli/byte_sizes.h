@@ -16,7 +16,4 @@ std::uint64_t parse_byte_size(const std::string& text, const std::string& flag);
 // InputError naming `flag` on an empty list, a bad item or a repeated size.
 std::vector<std::uint64_t> parse_byte_size_list(const std::string& text, const std::string& flag);
 
-// "4 KiB", "16 MiB", "100 B": the largest binary unit that divides the size.
-std::string format_byte_size(std::uint64_t bytes);
-
 }  // namespace ppb

@@ -55,35 +55,51 @@ TEST(CalibrationFit, RecoversAnExactLatencyBandwidthLine) {
   EXPECT_NEAR(fit.bytes_per_us, 2000, 1e-6);
   EXPECT_NEAR(fit.bandwidth_gbps(), 2, 1e-9);
   EXPECT_NEAR(fit.r_squared, 1, 1e-12);
-  EXPECT_NEAR(fit.rms_residual_us, 0, 1e-6);
+  EXPECT_NEAR(fit.max_rel_residual, 0, 1e-9);
   EXPECT_EQ(fit.points, 4u);
   EXPECT_EQ(fit.note, "");
   EXPECT_NEAR(fit.cost().cost_us(1000000), 20 + 500, 1e-6);
 }
 
 TEST(CalibrationFit, OneSizeIsLatencyOnly) {
+  // The weighted mean: (30/900 + 40/1600) / (1/900 + 1/1600) = 33.6.
   const LinkFit fit = fit_link({{65536, 30}, {65536, 40}});
-  EXPECT_DOUBLE_EQ(fit.latency_us, 35);
+  EXPECT_DOUBLE_EQ(fit.latency_us, 33.6);
   EXPECT_EQ(fit.bytes_per_us, 0);
   EXPECT_NE(fit.note.find("one message size (65536 bytes)"), std::string::npos) << fit.note;
-  EXPECT_DOUBLE_EQ(fit.cost().cost_us(1 << 30), 35);  // no bandwidth term
+  EXPECT_DOUBLE_EQ(fit.cost().cost_us(1 << 30), 33.6);  // no bandwidth term
 }
 
-TEST(CalibrationFit, NegativeSlopeIsClampedToTheMeanWithANote) {
+TEST(CalibrationFit, NegativeSlopeIsClampedToTheWeightedMeanWithANote) {
+  // Weights 1/100 and 1/64: the mean is (10/100 + 8/64) / (1/100 + 1/64) = 360/41.
   const LinkFit fit = fit_link({{1000, 10}, {2000, 8}});
-  EXPECT_DOUBLE_EQ(fit.latency_us, 9);
+  EXPECT_DOUBLE_EQ(fit.latency_us, 360.0 / 41);
   EXPECT_EQ(fit.bytes_per_us, 0);
   EXPECT_NE(fit.note.find("time fell as messages grew"), std::string::npos) << fit.note;
-  EXPECT_DOUBLE_EQ(fit.rms_residual_us, 1);
-  EXPECT_DOUBLE_EQ(fit.r_squared, 0);  // the constant line explains nothing
+  EXPECT_NEAR(fit.max_rel_residual, (10 - 360.0 / 41) / 10, 1e-12);
+  EXPECT_NEAR(fit.r_squared, 0, 1e-12);  // the constant line explains nothing
+}
+
+TEST(CalibrationFit, RelativeWeightsLetSmallMessagesSetTheLatency) {
+  // 10 us + bytes / 1000, with the largest size 10% slow: plain least squares
+  // follows the largest size and gives 6.4 us; the relative weights give 9.8 us.
+  std::vector<LinkSample> points;
+  for (double bytes : {1e3, 1e4, 1e5}) points.push_back({static_cast<std::uint64_t>(bytes), 10 + bytes / 1000});
+  points.push_back({1000000, 1.1 * (10 + 1000)});
+  const LinkFit fit = fit_link(points);
+  EXPECT_NEAR(fit.latency_us, 9.82, 0.01);
+  EXPECT_EQ(fit.note, "");
+  EXPECT_GT(fit.max_rel_residual, 0.02);
+  EXPECT_LT(fit.r_squared, 1);
 }
 
 TEST(CalibrationFit, NegativeInterceptIsClampedAndTheSlopeRefittedThroughTheOrigin) {
-  // Least squares: 0.002 us/byte and -1 us. Through the origin:
-  // sum(xy) / sum(x^2) = (1000 + 6000) / (1e6 + 4e6) = 0.0014 us/byte.
+  // The line through both points: 0.002 us/byte and -1 us. Through the origin
+  // with weights 1/1 and 1/9: sum(wxy) / sum(wx^2) = (1000 + 6000/9) / (1e6 + 4e6/9)
+  // = 15000 / 13e6 us/byte.
   const LinkFit fit = fit_link({{1000, 1}, {2000, 3}});
   EXPECT_EQ(fit.latency_us, 0);
-  EXPECT_NEAR(fit.bytes_per_us, 1 / 0.0014, 1e-9);
+  EXPECT_NEAR(fit.bytes_per_us, 13e6 / 15000, 1e-9);
   EXPECT_NE(fit.note.find("negative latency (-1 us) clamped to 0"), std::string::npos) << fit.note;
   EXPECT_LT(fit.r_squared, 1);
 }
