@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <functional>
+#include <set>
 #include <string>
 
 #include "analysis/calibration.h"
+#include "analysis/calibration_report.h"
 #include "analysis/metrics.h"
 #include "core/errors.h"
 #include "schedules/generators.h"
@@ -219,6 +222,61 @@ TEST(CalibrationBuilder, RecoversTheModelOfSimulatedOneMicrobatchRuns) {
     EXPECT_EQ(l.sizes.size(), 3u);
     EXPECT_NEAR(l.fit.latency_us, 12, 1e-9);
     EXPECT_NEAR(l.fit.bytes_per_us, 500, 1e-6);
+  }
+}
+
+// --- what calibrate runs -------------------------------------------------------
+
+std::set<std::pair<int, int>> links_used(const Schedule& s) {
+  std::set<std::pair<int, int>> links;
+  for (int stage = 0; stage + 1 < s.num_stages(); ++stage) {
+    links.insert({s.rank_of(stage), s.rank_of(stage + 1)});
+    links.insert({s.rank_of(stage + 1), s.rank_of(stage)});
+  }
+  return links;
+}
+
+TEST(CalibrationSchedules, OneMicrobatchWithEveryRingLinkCovered) {
+  const std::vector<Schedule> two = calibration_schedules(2, false);
+  ASSERT_EQ(two.size(), 1u);
+  EXPECT_EQ(two[0].name, "gpipe");
+  EXPECT_EQ(two[0].num_microbatches, 1);
+  EXPECT_EQ(links_used(two[0]), (std::set<std::pair<int, int>>{{0, 1}, {1, 0}}));
+
+  const std::vector<Schedule> four = calibration_schedules(4, false);
+  ASSERT_EQ(four.size(), 2u);
+  EXPECT_EQ(four[0].stage_rank, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(four[1].stage_rank, (std::vector<int>{1, 2, 3, 0}));
+  std::set<std::pair<int, int>> all = links_used(four[0]);
+  for (const auto& l : links_used(four[1])) all.insert(l);
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_EQ(all.count({r, (r + 1) % 4}), 1u) << r;
+    EXPECT_EQ(all.count({(r + 1) % 4, r}), 1u) << r;
+  }
+  // One stage per rank in both, so every op's sample belongs to one rank.
+  for (const Schedule& s : four) {
+    for (const auto& ops : s.ops) EXPECT_EQ(ops.size(), 2u);
+  }
+
+  const std::vector<Schedule> split = calibration_schedules(3, true);
+  ASSERT_EQ(split.size(), 2u);
+  EXPECT_EQ(split[0].name, "zb-h1");
+  EXPECT_TRUE(split[1].split_backward);
+  EXPECT_EQ(split[1].ops[0].size(), 3u);
+}
+
+TEST(CalibrationSchedules, NoTwoOpsOrTransfersOverlapWithoutW) {
+  for (const Schedule& s : calibration_schedules(4, false)) {
+    CostModel model = make_cost_model(CostInputs{}, s);
+    model.link.latency_us = 10;
+    const Timeline t = simulate(s, model);
+    std::vector<std::pair<double, double>> spans;
+    for (const auto& ops : t.ranks) {
+      for (const OpRecord& r : ops) spans.push_back({r.start_us, r.end_us});
+    }
+    for (const TransferRecord& x : t.transfers) spans.push_back({x.send_us, x.arrive_us});
+    std::sort(spans.begin(), spans.end());
+    for (std::size_t i = 1; i < spans.size(); ++i) EXPECT_LE(spans[i - 1].second, spans[i].first) << i;
   }
 }
 
@@ -507,6 +565,23 @@ TEST(CalibrationCostModel, CostInputsWithACalibrationFile) {
   } catch (const InputError& e) {
     EXPECT_EQ(std::string(e.what()).rfind("--activation-bytes: give the message size with --calibration", 0), 0u);
   }
+}
+
+TEST(CalibrationReport, TablesOfStagesAndLinks) {
+  const Calibration c = two_rank_calibration(true);
+  CostModel targets;
+  targets.forward_us = {1000, 2000};
+  targets.backward_us = {2000, 4000};
+  targets.weight_us = {500, 1000};
+  const std::string text = format_calibration_report(c, targets);
+  // Rank 1's forward: target 2 ms, samples 2.0, 2.2, 2.4 ms.
+  EXPECT_NE(text.find("1        F           2.000 ms    2.200 ms    2.020 ms    2.380 ms        3\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("         W           500.0 us    550.0 us"), std::string::npos) << text;
+  EXPECT_NE(text.find("0 -> 1   4 KiB"), std::string::npos) << text;
+  EXPECT_NE(text.find("         64 KiB"), std::string::npos) << text;
+  // 0 -> 1: 50 us + bytes / 1000 (1 GB/s), exact.
+  EXPECT_NE(text.find("fit: latency 50.0 us, bandwidth 1 GB/s, r^2 1.0000\n"), std::string::npos) << text;
 }
 
 }  // namespace
