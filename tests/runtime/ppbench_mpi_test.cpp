@@ -2,7 +2,6 @@
 // reading what it printed, its exit code and the files of the run directory.
 // Label "mpi", run serially (the accuracy bounds need the host's cores).
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -11,23 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "support/run_command.h"
+#include "mpi_commands.h"
 
 namespace ppb::test {
 namespace {
-
-std::string mpirun(int ranks) {
-  std::string prefix = ::geteuid() == 0 ? "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " : "";
-  return prefix + PPB_MPIEXEC + " -np " + std::to_string(ranks) + " --oversubscribe " + PPB_PPBENCH_PATH;
-}
-
-nlohmann::json load_json(const std::string& path) { return nlohmann::json::parse(read_text(path)); }
-
-int count_of(const std::string& text, const std::string& what) {
-  int n = 0;
-  for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
-  return n;
-}
 
 struct Accuracy {
   std::string schedule;
