@@ -119,6 +119,9 @@ std::string ms_list(const std::vector<double>& values) {
 
 // The inputs behind the curves, for the chart's second line.
 std::string cost_summary(const CostInputs& c) {
+  if (!c.calibration_file.empty()) {
+    return "costs from " + c.calibration_file + ", " + std::to_string(c.activation_bytes) + " B messages";
+  }
   std::string out = "forward " + ms_list(c.forward_ms) + ", backward " + ms_list(c.backward_ms);
   if (!c.weight_ms.empty()) out += ", weight gradient " + ms_list(c.weight_ms);
   if (c.p2p_time_ms) {
