@@ -3,6 +3,7 @@
 #include <functional>
 #include <iostream>
 
+#include "cli/byte_sizes.h"
 #include "core/errors.h"
 #include "io/schedule_io.h"
 #include "schedules/generators.h"
@@ -50,7 +51,21 @@ void add_cost_options(CLI::App& app, CostInputs& c) {
   app.add_option("--p2p-latency", c.p2p_latency_ms, "transfer latency in ms")->each(mark_given(c, "--p2p-latency"));
   app.add_option("--bandwidth", c.bandwidth_gbps, "link bandwidth in GB/s (0: infinite)")
       ->each(mark_given(c, "--bandwidth"));
-  app.add_option("--activation-bytes", c.activation_bytes, "bytes of one activation (and gradient) message");
+  // Sizes with K/M/G suffixes as in `ppbench calibrate --sizes` (0: messages without a size).
+  const CLI::Validator byte_size(
+      [](std::string& value) -> std::string {
+        if (value == "0") return {};
+        try {
+          value = std::to_string(parse_byte_size(value, "--activation-bytes"));
+        } catch (const InputError& e) {
+          const std::string message = e.what();
+          return message.substr(message.find(": ") + 2);
+        }
+        return {};
+      },
+      "BYTES");
+  app.add_option("--activation-bytes", c.activation_bytes, "bytes of one activation (and gradient) message; K, M, G suffixes")
+      ->transform(byte_size);
   app.add_option("--optimizer-time", c.optimizer_ms, "optimizer step per rank after its last op, in ms");
   app.add_option("--calibration", c.calibration_file,
                  "per-stage times and link costs from a ppbench.calibration/1 file (instead of the time flags)");

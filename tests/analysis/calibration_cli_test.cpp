@@ -82,6 +82,19 @@ void expect_bad_input(const std::string& args, const std::string& line_start) {
   EXPECT_FALSE(test::file_exists(out.file("t.txt")));
 }
 
+// --activation-bytes takes the suffixes of `ppbench calibrate --sizes`.
+TEST_F(PpsimCalibration, MessageSizesTakeBinarySuffixes) {
+  auto makespan = [&](const std::string& bytes) {
+    const CommandResult r = ppsim("--schedule gpipe -s 2 -b 1 --calibration " + file_ + " --activation-bytes " + bytes +
+                                  " --metrics-json -");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? nlohmann::json::parse(r.out)["makespan"].get<double>() : -1.0;
+  };
+  EXPECT_DOUBLE_EQ(makespan("64K"), makespan("65536"));
+  EXPECT_DOUBLE_EQ(makespan("1MiB"), 1000 + 100 + 1048.576 + 4500 + 50 + 2000);
+  expect_bad_input("-s 2 --calibration " + file_ + " --activation-bytes 64X", "--activation-bytes: '64X' is not a size");
+}
+
 TEST_F(PpsimCalibration, TimeFlagsBesideTheFileAreRefusedNamingBoth) {
   const std::string common = "-s 2 --activation-bytes 1000 --calibration " + file_;
   for (const char* flag : {"-f 2", "--backward-times 2", "--weight-times 1", "--p2p-time 0.1", "--p2p-latency 0.1",
