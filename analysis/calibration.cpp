@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/errors.h"
+#include "schedules/generators.h"
 
 namespace ppb {
 
@@ -108,6 +109,25 @@ LinkFit fit_link(const std::vector<LinkSample>& samples) {
     fit.r_squared = ss_res <= 1e-18 * n * (mean_y * mean_y + 1) ? 1.0 : 0.0;
   }
   return fit;
+}
+
+// --- what is measured -------------------------------------------------------------
+
+std::vector<Schedule> calibration_schedules(int num_ranks, bool split_backward) {
+  const Schedule plain = generate_schedule(split_backward ? "zb-h1" : "gpipe", num_ranks, 1, 1);
+  validate(plain);
+  std::vector<Schedule> schedules{plain};
+  if (num_ranks > 2) {
+    Schedule moved = plain;
+    for (int stage = 0; stage < plain.num_stages(); ++stage) {
+      const int rank = (plain.rank_of(stage) + 1) % num_ranks;
+      moved.stage_rank[static_cast<std::size_t>(stage)] = rank;
+      moved.ops[static_cast<std::size_t>(rank)] = plain.ops[static_cast<std::size_t>(plain.rank_of(stage))];
+    }
+    validate(moved);
+    schedules.push_back(std::move(moved));
+  }
+  return schedules;
 }
 
 // --- builder ------------------------------------------------------------------

@@ -64,6 +64,15 @@ struct LinkFit {
 // are no samples or a time is not finite.
 LinkFit fit_link(const std::vector<LinkSample>& samples);
 
+// The schedules `ppbench calibrate` measures on P ranks: one microbatch of GPipe
+// (of zb-h1 when W is measured apart), so that no two ops and no two transfers
+// are ever in flight at once (zb-h1: W of a rank may overlap the B of the rank
+// before it). The first has stage s on rank s and measures the links r <-> r+1.
+// For P > 2 a second moves every stage one rank on (stage s on rank (s+1) % P),
+// which also measures the link between rank P-1 and rank 0 that interleaved
+// schedules use. Every schedule is validated.
+std::vector<Schedule> calibration_schedules(int num_ranks, bool split_backward);
+
 // One pipeline rank's stage (calibration runs one stage per rank).
 struct StageCalibration {
   SampleStats forward;

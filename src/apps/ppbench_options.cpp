@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "cli/cuda_options.h"
 #include "core/errors.h"
 
 namespace ppb {
@@ -18,19 +17,15 @@ void add_ppbench_options(CLI::App& app, PpbenchOptions& o) {
       ->default_str("");
   app.get_option("--activation-bytes")->description("bytes of every activation and gradient message")
       ->default_str(std::to_string(o.costs.activation_bytes));
-  app.add_option("--backend", o.backend, "auto (cuda where a GPU is visible, else cpu), cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
-  add_cuda_backend_options(app, o.cuda);
-  app.add_option("--warmup", o.warmup, "iterations run and discarded first")->capture_default_str();
+  app.get_option("--calibration")
+      ->description("predict with this ppbench.calibration/1 file's stage times and link costs (the time flags "
+                    "still set each op's target)");
+  add_measure_options(app, o.measure);
   app.add_option("--iters", o.iters, "measured iterations")->capture_default_str();
   app.add_option("--out", o.out, "run directory (default runs/<date>-<schedule>-P<P>-M<M>); never overwritten");
   app.add_option("--max-error", o.max_error_pct,
                  "exit 4 when |measured - predicted| / measured makespan exceeds this many percent");
-  app.add_option("--timeout", o.timeout_s, "seconds one iteration may take before the job is stopped (exit 3)")
-      ->capture_default_str();
   app.add_option("--inject-fault", o.faults, "RANK:OP:hang|crash|slow=X (docs/runtime.md), repeatable");
-  app.add_option("--spin-us", o.spin_us, "cpu backend: busy tail of each compute op in us")->capture_default_str();
   app.add_option("--width", o.width, "columns of the console timeline (default: terminal width)");
 }
 
@@ -39,13 +34,10 @@ void options_after_parse(const CLI::App& app, PpbenchOptions& o) {
 }
 
 void check_ppbench_options(const PpbenchOptions& o) {
-  PPB_REQUIRE_INPUT(o.warmup >= 0, "--warmup: must not be negative (got ", o.warmup, ")");
+  check_measure_options(o.measure);
   PPB_REQUIRE_INPUT(o.iters >= 1, "--iters: at least one measured iteration (got ", o.iters, ")");
-  PPB_REQUIRE_INPUT(std::isfinite(o.timeout_s) && o.timeout_s > 0, "--timeout: must be positive seconds (got ",
-                    o.timeout_s, ")");
   PPB_REQUIRE_INPUT(!o.max_error_pct || (std::isfinite(*o.max_error_pct) && *o.max_error_pct >= 0),
                     "--max-error: must be a percentage >= 0");
-  PPB_REQUIRE_INPUT(std::isfinite(o.spin_us) && o.spin_us >= 0, "--spin-us: must not be negative");
   PPB_REQUIRE_INPUT(o.width == 0 || o.width >= 10, "--width: must be at least 10 columns (got ", o.width, ")");
 }
 

@@ -7,7 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "backends/cuda/cuda_options.h"
+#include "apps/ppbench_measure.h"
 #include "cli/sim_options.h"
 
 namespace ppb {
@@ -16,15 +16,11 @@ struct PpbenchOptions {
   ScheduleOptions schedule;
   CostInputs costs;
   bool num_stages_given = false;  // --num-stages on the command line (else P = ranks)
-  std::string backend = "auto";
-  CudaBackendOptions cuda;
-  int warmup = 1;
+  MeasureOptions measure;  // --backend, CUDA flags, --warmup, --timeout, --spin-us
   int iters = 5;
   std::string out;  // empty: runs/<date>-<schedule>-P<P>-M<M>
   std::optional<double> max_error_pct;
-  double timeout_s = 60;
   std::vector<std::string> faults;  // --inject-fault, as given
-  double spin_us = 100;
   int width = 0;  // 0: terminal width
 };
 

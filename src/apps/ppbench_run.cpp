@@ -3,44 +3,25 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <cstdio>
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
-#include <memory>
 #include <optional>
 #include <sstream>
-#include <thread>
 
+#include "analysis/calibration.h"
 #include "analysis/replay.h"
 #include "analysis/run_summary.h"
+#include "apps/ppbench_measure.h"
 #include "apps/ppbench_output.h"
 #include "core/errors.h"
-#include "io/context.h"
-#include "render/ascii.h"
 #include "render/metrics_table.h"
-#include "runtime/backend_factory.h"
-#include "runtime/executor.h"
 #include "runtime/fault_spec.h"
-#include "runtime/measured_timeline.h"
-#include "runtime/watchdog.h"
 #include "sim/simulator.h"
 
 namespace ppb {
 
 namespace {
-
-constexpr int kClockRounds = 20;
-constexpr const char* kClockMethod =
-    "barrier, then ping-pong between rank 0 and each rank (20 rounds, the round with the smallest round trip): "
-    "offset = remote - (t0 + t1) / 2, bound = rtt / 2";
-
-// PPB_RUN_LABEL (launch/one-gpu.sh sets "functional": several ranks on one GPU
-// show that the harness works, not what a schedule costs). Null when unset.
-const char* run_label() {
-  const char* label = std::getenv("PPB_RUN_LABEL");
-  return label != nullptr && *label != '\0' ? label : nullptr;
-}
 
 int terminal_width() {
   if (const char* columns = std::getenv("COLUMNS")) {
@@ -56,8 +37,9 @@ int terminal_width() {
 // every rank (it depends only on argv and the world size).
 struct RunSetup {
   Schedule schedule;
-  CostModel nominal;    // from the flags
-  CostModel predicted;  // nominal with '*' slowdowns: what the run is held against
+  CostModel nominal;    // the ops' target times, from the flags
+  CostModel targets;    // nominal with '*' slowdowns: what the ops run with
+  CostModel predicted;  // what the run is held against: targets, or the calibration with the same slowdowns
   std::vector<FaultSpec> faults;
 };
 
@@ -74,9 +56,20 @@ RunSetup make_setup(const PpbenchOptions& o, int world_size) {
   setup.schedule = build_schedule(schedule_options);
   PPB_REQUIRE_INPUT(setup.schedule.num_ranks == world_size, "--schedule-file: '", o.schedule.schedule_file, "' has ",
                     setup.schedule.num_ranks, " ranks, but mpirun started ", world_size);
-  setup.nominal = make_cost_model(o.costs, setup.schedule);
+  // The time flags always set the ops' targets; --calibration only changes the prediction.
+  CostInputs target_inputs = o.costs;
+  target_inputs.calibration_file.clear();
+  setup.nominal = make_cost_model(target_inputs, setup.schedule);
   for (const std::string& text : o.faults) setup.faults.push_back(parse_fault_spec(text, setup.schedule));
-  setup.predicted = apply_slowdown(setup.nominal, setup.faults, setup.schedule);
+  setup.targets = apply_slowdown(setup.nominal, setup.faults, setup.schedule);
+  setup.predicted = setup.targets;
+  if (!o.costs.calibration_file.empty()) {
+    for (const char* flag : {"--p2p-time", "--p2p-latency", "--bandwidth"}) {
+      PPB_REQUIRE_INPUT(o.costs.time_flags_given.count(flag) == 0, flag,
+                        ": cannot be used with --calibration (the calibration file gives the link costs)");
+    }
+    setup.predicted = apply_slowdown(calibrated_cost_model(o.costs, setup.schedule), setup.faults, setup.schedule);
+  }
   return setup;
 }
 
@@ -87,28 +80,10 @@ std::string configuration_line(const PpbenchOptions& o, const RunSetup& s) {
   line << "; F " << format_duration(s.nominal.forward_us[0]) << ", B " << format_duration(s.nominal.backward_us[0]);
   if (s.schedule.split_backward) line << ", W " << format_duration(s.nominal.weight_us[0]);
   line << " per stage" << (s.nominal.forward_us.size() > 1 ? " (stage 0)" : "") << "; " << o.costs.activation_bytes
-       << " B messages; " << o.warmup << " warm-up + " << o.iters << " measured iterations";
+       << " B messages; " << o.measure.warmup << " warm-up + " << o.iters << " measured iterations";
   for (const FaultSpec& f : s.faults) line << "; fault " << f.text;
+  if (!o.costs.calibration_file.empty()) line << "; predicted with " << o.costs.calibration_file;
   return line.str();
-}
-
-// Input errors are raised identically on every rank (they depend on argv and
-// the world size only); each rank prints its own line, and `any` makes sure no
-// rank goes on into a collective that the others left.
-template <typename Fn>
-bool agree_on_input(MpiWorld& world, Fn&& fn, int& exit_code) {
-  bool failed = false;
-  try {
-    fn();
-  } catch (const InputError& e) {
-    exit_code = report_error("ppbench", e);
-    failed = true;
-  }
-  if (world.any(failed)) {
-    if (!failed) exit_code = kExitBadInput;
-    return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -117,19 +92,12 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
   const bool root = world.rank() == 0;
   int exit_code = kExitOk;
   std::optional<RunSetup> setup;
-  BackendSelection selected;
-  std::unique_ptr<Executor> executor;
+  RankSession session;
+  // Apart: every rank must have its setup before any enters the backend's collectives.
+  if (!agree_on_input(world, [&] { setup = make_setup(o, world.size()); }, exit_code)) return exit_code;
   if (!agree_on_input(world, [&] {
-        setup = make_setup(o, world.size());
-        BackendOptions backend_options;
-        backend_options.choice = o.backend;
-        backend_options.activation_bytes = o.costs.activation_bytes;
-        backend_options.cpu.spin_us = o.spin_us;
-        backend_options.cuda = o.cuda;
-        selected = make_backend(backend_options, world);
-        executor = std::make_unique<Executor>(setup->schedule, world.rank(), setup->nominal, o.costs.activation_bytes,
-                                              *selected.backend, setup->faults);
-        executor->prepare();
+        session = open_session(o.measure, setup->schedule, setup->nominal, o.costs.activation_bytes, setup->faults,
+                               world);
       }, exit_code)) {
     return exit_code;
   }
@@ -139,78 +107,28 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
       }, exit_code)) {
     return exit_code;
   }
-  Backend& backend = *selected.backend;
   const Schedule& schedule = setup->schedule;
-  if (root) {
-    std::cout << "ppbench: backend " << backend.name() << " (" << selected.reason << "), " << world.size()
-              << " ranks";
-    if (const char* label = run_label()) std::cout << "; results labelled " << label;
-    std::cout << "\n" << std::flush;
-  }
+  if (root) std::cout << backend_line(session, world.size()) << "\n" << std::flush;
 
   const std::vector<std::string> hosts = world.host_names();
-  const std::vector<ClockOffset> offsets = world.clock_offsets([&] { return backend.now_us(); }, kClockRounds);
-  std::vector<double> offset_us;
-  double bound_us = 0;
-  for (const ClockOffset& c : offsets) {
-    offset_us.push_back(c.offset_us);
-    bound_us = std::max(bound_us, c.bound_us);
-  }
-
-  // On expiry every rank reports where it is, then the job is stopped with
-  // exit code 3. The pause lets the other ranks' watchdogs print too before
-  // anything is torn down: the backend's abort (NCCL communicators) would
-  // make the peers fail at once, before they have said where they were.
-  Watchdog watchdog([&] {
-    std::fprintf(stderr, "ppbench: rank %d timed out in iteration %d %s\n", world.rank(),
-                 executor->current_iteration(), executor->describe_progress().c_str());
-    std::fflush(stderr);
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    backend.abort();
-    MpiWorld::abort(kExitRunFailed);
-  });
+  const ClockAlignment clocks = align_clocks(world, session.backend());
+  MeasuredIterations measured =
+      run_iterations(world, session, schedule, clocks, o.measure.warmup, o.iters, o.measure.timeout_s);
 
   RunResults results;
-  results.warmup = o.warmup;
-  std::vector<std::uint64_t> peak_buffer_bytes(static_cast<std::size_t>(world.size()), 0);
-  try {
-    for (int i = 0; i < o.warmup + o.iters; ++i) {
-      watchdog.arm(o.timeout_s);
-      world.barrier();
-      const RankIterationRecord record = executor->run_iteration(i);
-      const std::vector<RankIterationRecord> records = world.gather_records(record);
-      watchdog.disarm();
-      if (root && i >= o.warmup) {
-        results.measured.push_back(assemble_measured(schedule, records, offset_us));
-        for (std::size_t r = 0; r < records.size(); ++r) {
-          peak_buffer_bytes[r] = std::max(peak_buffer_bytes[r], records[r].peak_buffer_bytes);
-        }
-      }
-    }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "ppbench: rank %d failed in iteration %d: %s\n", world.rank(), executor->current_iteration(),
-                 e.what());
-    std::fflush(stderr);
-    MpiWorld::abort(kExitRunFailed);
-  }
-
+  results.warmup = o.measure.warmup;
+  results.measured = std::move(measured.timelines);
   if (root) {
     try {
-      results.context = make_context(argv, backend.name());
-      results.context["hosts"] = hosts;
-      results.context["ranks"] = world.size();
-      results.context["mpi_version"] = world.mpi_version();
-      results.context["backend_details"] = backend.context();
-      results.context["backend_reason"] = selected.reason;
-      results.context["clock_alignment_bound_us"] = bound_us;
-      results.context["clock_alignment_method"] = kClockMethod;
-      results.context["activation_bytes"] = o.costs.activation_bytes;
+      results.context =
+          measurement_context(argv, world, hosts, session, clocks.bound_us, o.costs.activation_bytes);
       results.context["faults"] = o.faults;
-      if (const char* label = run_label()) results.context["run_label"] = label;
+      results.context["calibration"] =
+          o.costs.calibration_file.empty() ? nlohmann::json() : nlohmann::json(o.costs.calibration_file);
       results.predicted = simulate(schedule, setup->predicted);
       results.replay = replay_timeline(schedule, results.measured, setup->predicted);
-      results.summary = summarize_run(results.measured, results.predicted, results.replay, setup->predicted);
-      results.summary.rank_peak_buffer_bytes = peak_buffer_bytes;
+      results.summary = summarize_run(results.measured, results.predicted, results.replay, setup->targets);
+      results.summary.rank_peak_buffer_bytes = measured.peak_buffer_bytes;
       results.summary.activation_bytes = o.costs.activation_bytes;
       results.median_index = median_iteration(results.measured);
       write_run_directory(run_dir, results);

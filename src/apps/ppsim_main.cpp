@@ -121,19 +121,6 @@ int run_simulation(const PpsimOptions& o, const std::vector<std::string>& argv) 
   return kExitOk;
 }
 
-// A subcommand has its own flags: flags given before its name belong to the
-// single-run command and would be silently ignored, so they are an error.
-void reject_flags_before(const CLI::App& app, const std::string& subcommand) {
-  const CLI::Option* config = app.get_config_ptr();
-  PPB_REQUIRE_INPUT(config == nullptr || config->count() == 0, "--config: ", subcommand,
-                    " reads no config file; give its flags after '", subcommand, "'");
-  for (const CLI::Option* option : app.get_options()) {
-    if (option->count() == 0) continue;
-    PPB_THROW(InputError, option->get_name(), ": give ", subcommand, "'s flags after '", subcommand,
-              "' (flags before it belong to a single simulation)");
-  }
-}
-
 }  // namespace
 }  // namespace ppb
 
@@ -158,11 +145,11 @@ int main(int argc, char** argv) {
   if (parsed >= 0) return parsed;
   try {
     if (sweep.selected()) {
-      reject_flags_before(app, "sweep");
+      reject_flags_before(app, "sweep", "a single simulation");
       return sweep.run();
     }
     if (compare.selected()) {
-      reject_flags_before(app, "compare");
+      reject_flags_before(app, "compare", "a single simulation");
       return compare.run(std::vector<std::string>(argv, argv + argc));
     }
     return run_simulation(options, std::vector<std::string>(argv, argv + argc));

@@ -1,5 +1,6 @@
 #include "cli/sim_options.h"
 
+#include <functional>
 #include <iostream>
 
 #include "core/errors.h"
@@ -17,28 +18,38 @@ void add_schedule_options(CLI::App& app, ScheduleOptions& o) {
   app.add_option("--dump-schedule", o.dump_schedule, "write the schedule to a .json or .csv file");
 }
 
-void add_cost_options(CLI::App& app, CostInputs& c) {
-  // Each time flag records that it was given (command line or config file), so
-  // that make_cost_model can refuse it beside --calibration.
-  auto given = [&c](const char* flag) { return [&c, flag](const std::string&) { c.time_flags_given.insert(flag); }; };
+namespace {
+// Each time flag records that it was given (command line or config file), so
+// that make_cost_model can refuse it beside --calibration.
+std::function<void(const std::string&)> mark_given(CostInputs& c, const char* flag) {
+  return [&c, flag](const std::string&) { c.time_flags_given.insert(flag); };
+}
+}  // namespace
+
+void add_op_time_options(CLI::App& app, CostInputs& c) {
   app.add_option("--forward-times,-f", c.forward_ms, "forward time per stage in ms (one value, or one per stage)")
       ->expected(1, -1)
       ->delimiter(',')
       ->capture_default_str()
-      ->each(given("--forward-times"));
+      ->each(mark_given(c, "--forward-times"));
   app.add_option("--backward-times", c.backward_ms, "backward time per stage in ms")
       ->expected(1, -1)
       ->delimiter(',')
       ->capture_default_str()
-      ->each(given("--backward-times"));
+      ->each(mark_given(c, "--backward-times"));
   app.add_option("--weight-times", c.weight_ms, "weight-gradient time per stage in ms")
       ->expected(1, -1)
       ->delimiter(',')
-      ->each(given("--weight-times"));
+      ->each(mark_given(c, "--weight-times"));
+}
+
+void add_cost_options(CLI::App& app, CostInputs& c) {
+  add_op_time_options(app, c);
   app.add_option("--p2p-time", c.p2p_time_ms, "fixed time of one transfer in ms (overrides latency/bandwidth)")
-      ->each(given("--p2p-time"));
-  app.add_option("--p2p-latency", c.p2p_latency_ms, "transfer latency in ms")->each(given("--p2p-latency"));
-  app.add_option("--bandwidth", c.bandwidth_gbps, "link bandwidth in GB/s (0: infinite)")->each(given("--bandwidth"));
+      ->each(mark_given(c, "--p2p-time"));
+  app.add_option("--p2p-latency", c.p2p_latency_ms, "transfer latency in ms")->each(mark_given(c, "--p2p-latency"));
+  app.add_option("--bandwidth", c.bandwidth_gbps, "link bandwidth in GB/s (0: infinite)")
+      ->each(mark_given(c, "--bandwidth"));
   app.add_option("--activation-bytes", c.activation_bytes, "bytes of one activation (and gradient) message");
   app.add_option("--optimizer-time", c.optimizer_ms, "optimizer step per rank after its last op, in ms");
   app.add_option("--calibration", c.calibration_file,
@@ -92,6 +103,17 @@ int parse_command_line(CLI::App& app, int argc, char** argv) {
     return kExitBadInput;
   }
   return -1;
+}
+
+void reject_flags_before(const CLI::App& app, const std::string& subcommand, const std::string& without_it) {
+  const CLI::Option* config = app.get_config_ptr();
+  PPB_REQUIRE_INPUT(config == nullptr || config->count() == 0, "--config: ", subcommand,
+                    " reads no config file; give its flags after '", subcommand, "'");
+  for (const CLI::Option* option : app.get_options()) {
+    if (option->count() == 0) continue;
+    PPB_THROW(InputError, option->get_name(), ": give ", subcommand, "'s flags after '", subcommand,
+              "' (flags before it belong to ", without_it, ")");
+  }
 }
 
 int report_error(const std::string& program, const std::exception& error) {

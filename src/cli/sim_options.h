@@ -25,6 +25,10 @@ struct ScheduleOptions {
 // --schedule-file, --dump-schedule.
 void add_schedule_options(CLI::App& app, ScheduleOptions& options);
 
+// Registers --forward-times/-f, --backward-times and --weight-times (ms, one
+// value or one per rank).
+void add_op_time_options(CLI::App& app, CostInputs& costs);
+
 // Registers --forward-times/-f, --backward-times, --weight-times, --p2p-time,
 // --p2p-latency, --bandwidth, --activation-bytes, --optimizer-time, --calibration.
 void add_cost_options(CLI::App& app, CostInputs& costs);
@@ -36,6 +40,11 @@ Schedule build_schedule(const ScheduleOptions& options);
 // Runs CLI11 and turns its errors into one line for standard error. Returns -1
 // to continue, or the exit code to stop with (0 after --help).
 int parse_command_line(CLI::App& app, int argc, char** argv);
+
+// A subcommand has its own flags: flags given before its name belong to the
+// command without it (`without_it`: "a single simulation", "a run") and would
+// be silently ignored, so any of them is an InputError naming the flag.
+void reject_flags_before(const CLI::App& app, const std::string& subcommand, const std::string& without_it);
 
 // Prints "<program>: error: <message>" as one line and returns the exit code
 // for the exception (InputError -> 2, RunError -> 3, others -> 1).

@@ -1,0 +1,157 @@
+#include "apps/ppbench_measure.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "cli/cuda_options.h"
+#include "cli/sim_options.h"
+#include "core/errors.h"
+#include "io/context.h"
+#include "runtime/measured_timeline.h"
+#include "runtime/watchdog.h"
+
+namespace ppb {
+
+namespace {
+
+constexpr int kClockRounds = 20;
+
+// PPB_RUN_LABEL (launch/one-gpu.sh sets "functional": several ranks on one GPU
+// show that the harness works, not what a schedule costs). Null when unset.
+const char* run_label() {
+  const char* label = std::getenv("PPB_RUN_LABEL");
+  return label != nullptr && *label != '\0' ? label : nullptr;
+}
+
+}  // namespace
+
+const char* const kClockAlignmentMethod =
+    "barrier, then ping-pong between rank 0 and each rank (20 rounds, the round with the smallest round trip): "
+    "offset = remote - (t0 + t1) / 2, bound = rtt / 2";
+
+void add_measure_options(CLI::App& app, MeasureOptions& o) {
+  app.add_option("--backend", o.backend, "auto (cuda where a GPU is visible, else cpu), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  add_cuda_backend_options(app, o.cuda);
+  app.add_option("--warmup", o.warmup, "iterations run and discarded first")->capture_default_str();
+  app.add_option("--timeout", o.timeout_s, "seconds one iteration may take before the job is stopped (exit 3)")
+      ->capture_default_str();
+  app.add_option("--spin-us", o.spin_us, "cpu backend: busy tail of each compute op in us")->capture_default_str();
+}
+
+void check_measure_options(const MeasureOptions& o) {
+  PPB_REQUIRE_INPUT(o.warmup >= 0, "--warmup: must not be negative (got ", o.warmup, ")");
+  PPB_REQUIRE_INPUT(std::isfinite(o.timeout_s) && o.timeout_s > 0, "--timeout: must be positive seconds (got ",
+                    o.timeout_s, ")");
+  PPB_REQUIRE_INPUT(std::isfinite(o.spin_us) && o.spin_us >= 0, "--spin-us: must not be negative");
+}
+
+bool agree_on_input(MpiWorld& world, const std::function<void()>& fn, int& exit_code) {
+  bool failed = false;
+  try {
+    fn();
+  } catch (const InputError& e) {
+    exit_code = report_error("ppbench", e);
+    failed = true;
+  }
+  if (world.any(failed)) {
+    if (!failed) exit_code = kExitBadInput;
+    return false;
+  }
+  return true;
+}
+
+RankSession open_session(const MeasureOptions& o, const Schedule& schedule, const CostModel& targets,
+                         std::uint64_t activation_bytes, const std::vector<FaultSpec>& faults, MpiWorld& world) {
+  BackendOptions backend_options;
+  backend_options.choice = o.backend;
+  backend_options.activation_bytes = activation_bytes;
+  backend_options.cpu.spin_us = o.spin_us;
+  backend_options.cuda = o.cuda;
+  RankSession session;
+  session.selected = make_backend(backend_options, world);
+  session.executor = std::make_unique<Executor>(schedule, world.rank(), targets, activation_bytes,
+                                                *session.selected.backend, faults);
+  session.executor->prepare();
+  return session;
+}
+
+std::string backend_line(const RankSession& session, int ranks) {
+  std::string line = "ppbench: backend " + session.backend().name() + " (" + session.selected.reason + "), " +
+                     std::to_string(ranks) + " ranks";
+  if (const char* label = run_label()) line += std::string("; results labelled ") + label;
+  return line;
+}
+
+ClockAlignment align_clocks(MpiWorld& world, Backend& backend) {
+  ClockAlignment clocks;
+  for (const ClockOffset& c : world.clock_offsets([&] { return backend.now_us(); }, kClockRounds)) {
+    clocks.offset_us.push_back(c.offset_us);
+    clocks.bound_us = std::max(clocks.bound_us, c.bound_us);
+  }
+  return clocks;
+}
+
+MeasuredIterations run_iterations(MpiWorld& world, RankSession& session, const Schedule& schedule,
+                                  const ClockAlignment& clocks, int warmup, int iters, double timeout_s) {
+  Executor& executor = *session.executor;
+  Backend& backend = session.backend();
+  // On expiry every rank reports where it is, then the job is stopped with
+  // exit code 3. The pause lets the other ranks' watchdogs print too before
+  // anything is torn down: the backend's abort (NCCL communicators) would
+  // make the peers fail at once, before they have said where they were.
+  Watchdog watchdog([&] {
+    std::fprintf(stderr, "ppbench: rank %d timed out in iteration %d %s\n", world.rank(), executor.current_iteration(),
+                 executor.describe_progress().c_str());
+    std::fflush(stderr);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    backend.abort();
+    MpiWorld::abort(kExitRunFailed);
+  });
+
+  MeasuredIterations out;
+  out.peak_buffer_bytes.assign(static_cast<std::size_t>(world.size()), 0);
+  try {
+    for (int i = 0; i < warmup + iters; ++i) {
+      watchdog.arm(timeout_s);
+      world.barrier();
+      const RankIterationRecord record = executor.run_iteration(i);
+      const std::vector<RankIterationRecord> records = world.gather_records(record);
+      watchdog.disarm();
+      if (world.rank() == 0 && i >= warmup) {
+        out.timelines.push_back(assemble_measured(schedule, records, clocks.offset_us));
+        for (std::size_t r = 0; r < records.size(); ++r) {
+          out.peak_buffer_bytes[r] = std::max(out.peak_buffer_bytes[r], records[r].peak_buffer_bytes);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ppbench: rank %d failed in iteration %d: %s\n", world.rank(), executor.current_iteration(),
+                 e.what());
+    std::fflush(stderr);
+    MpiWorld::abort(kExitRunFailed);
+  }
+  return out;
+}
+
+nlohmann::json measurement_context(const std::vector<std::string>& argv, const MpiWorld& world,
+                                   const std::vector<std::string>& hosts, const RankSession& session,
+                                   double clock_bound_us, std::uint64_t activation_bytes) {
+  nlohmann::json context = make_context(argv, session.backend().name());
+  context["hosts"] = hosts;
+  context["ranks"] = world.size();
+  context["mpi_version"] = world.mpi_version();
+  context["backend_details"] = session.backend().context();
+  context["backend_reason"] = session.selected.reason;
+  context["clock_alignment_bound_us"] = clock_bound_us;
+  context["clock_alignment_method"] = kClockAlignmentMethod;
+  context["activation_bytes"] = activation_bytes;
+  if (const char* label = run_label()) context["run_label"] = label;
+  return context;
+}
+
+}  // namespace ppb
