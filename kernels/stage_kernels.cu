@@ -49,6 +49,11 @@ __global__ void timestamp_kernel(std::uint64_t* out) { *out = global_timer_ns();
 
 int last_error() { return static_cast<int>(cudaGetLastError()); }
 
+// A launch reports only its own error: cudaEventQuery's cudaErrorNotReady (a
+// state, not a failure) also lands in the runtime's per-thread last-error slot
+// and would otherwise be returned by the next launch's cudaGetLastError.
+void clear_stale_error() { (void)cudaGetLastError(); }
+
 }  // namespace
 
 int blocks_for_share(int sm_count, double share) {
@@ -57,11 +62,13 @@ int blocks_for_share(int sm_count, double share) {
 }
 
 int launch_spin(Stream stream, std::uint64_t ns, int blocks) {
+  clear_stale_error();
   spin_kernel<<<blocks, 32, 0, stream>>>(ns);
   return last_error();
 }
 
 int launch_compute(Stream stream, std::uint64_t iterations, int blocks, float* sink) {
+  clear_stale_error();
   compute_kernel<<<blocks, 512, 0, stream>>>(iterations, sink);
   return last_error();
 }
@@ -70,12 +77,14 @@ int launch_memory(Stream stream, std::uint64_t bytes, int blocks, void* dst, con
                   std::size_t buffer_bytes) {
   const std::uint64_t buffer_words = buffer_bytes / sizeof(int4);
   if (buffer_words == 0) return static_cast<int>(cudaErrorInvalidValue);
+  clear_stale_error();
   memory_kernel<<<blocks, 1024, 0, stream>>>(bytes / sizeof(int4), static_cast<int4*>(dst),
                                               static_cast<const int4*>(src), buffer_words);
   return last_error();
 }
 
 int launch_timestamp(Stream stream, std::uint64_t* out) {
+  clear_stale_error();
   timestamp_kernel<<<1, 1, 0, stream>>>(out);
   return last_error();
 }

@@ -7,12 +7,14 @@
 #include "apps/ppbench_calibrate.h"
 #include "apps/ppbench_options.h"
 #include "apps/ppbench_run.h"
+#include "backends/cuda/cuda_backend.h"
 #include "core/errors.h"
 #include "runtime/mpi_world.h"
 
 int main(int argc, char** argv) {
   using namespace ppb;
   const std::vector<std::string> args(argv, argv + argc);
+  set_cuda_environment_defaults();  // before MPI_Init: a CUDA-aware MPI may start CUDA
   MpiWorld world(&argc, &argv);
   PpbenchOptions options;
   CLI::App app{"ppbench: run a pipeline-parallel schedule under MPI and compare it with the simulator", "ppbench"};

@@ -102,13 +102,14 @@ MeasuredIterations run_iterations(MpiWorld& world, RankSession& session, const S
   Backend& backend = session.backend();
   // On expiry every rank reports where it is, then the job is stopped with
   // exit code 3. The pause lets the other ranks' watchdogs print too before
-  // the first MPI_Abort tears the job down.
+  // anything is torn down: the backend's abort (NCCL communicators) would
+  // make the peers fail at once, before they have said where they were.
   Watchdog watchdog([&] {
     std::fprintf(stderr, "ppbench: rank %d timed out in iteration %d %s\n", world.rank(), executor.current_iteration(),
                  executor.describe_progress().c_str());
     std::fflush(stderr);
-    backend.abort();
     std::this_thread::sleep_for(std::chrono::seconds(1));
+    backend.abort();
     MpiWorld::abort(kExitRunFailed);
   });
 

@@ -6,8 +6,8 @@
 
 namespace ppb::cuda {
 
-BufferPool::BufferPool(std::size_t buffer_bytes, cudaStream_t compute_stream)
-    : buffer_bytes_(std::max<std::size_t>(buffer_bytes, 16)), compute_(compute_stream) {}
+BufferPool::BufferPool(std::size_t message_bytes, cudaStream_t compute_stream)
+    : message_bytes_(message_bytes), buffer_bytes_(std::max<std::size_t>(message_bytes, 16)), compute_(compute_stream) {}
 
 BufferPool::~BufferPool() {
   for (void* p : all_) CUDA_CHECK_NOTHROW(cudaFree(p));
@@ -26,7 +26,11 @@ void* BufferPool::acquire(cudaStream_t stream, bool for_receive) {
   for (std::size_t i = 0; i < free_.size(); ++i) {
     const cudaError_t state = cudaEventQuery(free_[i].event);
     if (state == cudaSuccess) return take(i);
-    if (state != cudaErrorNotReady) CUDA_CHECK(state);
+    if (state == cudaErrorNotReady) {
+      (void)cudaGetLastError();  // a state, not a failure: clear the thread's last error
+    } else {
+      CUDA_CHECK(state);
+    }
   }
   if (for_receive) {
     for (std::size_t i = 0; i < free_.size(); ++i) {

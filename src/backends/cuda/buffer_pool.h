@@ -25,7 +25,10 @@ namespace ppb::cuda {
 
 class BufferPool {
  public:
-  BufferPool(std::size_t buffer_bytes, cudaStream_t compute_stream);
+  // `message_bytes`: the activation size (0 allowed); buffers are at least 16
+  // bytes, but held and peak bytes count message bytes, to compare with the
+  // simulator's peak activations x activation bytes.
+  BufferPool(std::size_t message_bytes, cudaStream_t compute_stream);
   ~BufferPool();
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
@@ -38,8 +41,8 @@ class BufferPool {
   void reset_iteration();
 
   std::size_t buffer_bytes() const { return buffer_bytes_; }
-  std::uint64_t held_bytes() const { return held_ * buffer_bytes_; }
-  std::uint64_t peak_bytes() const { return peak_ * buffer_bytes_; }
+  std::uint64_t held_bytes() const { return held_ * message_bytes_; }
+  std::uint64_t peak_bytes() const { return peak_ * message_bytes_; }
   std::uint64_t allocated_bytes() const { return all_.size() * buffer_bytes_; }
 
  private:
@@ -48,7 +51,8 @@ class BufferPool {
     cudaStream_t stream;
     cudaEvent_t event;
   };
-  std::size_t buffer_bytes_;
+  std::size_t message_bytes_;
+  std::size_t buffer_bytes_;  // physical size of every buffer
   cudaStream_t compute_;
   std::vector<void*> all_;
   std::vector<Free> free_;

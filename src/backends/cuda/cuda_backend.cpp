@@ -124,6 +124,7 @@ class CudaBackend final : public Backend {
     };
     if (buffers_) c["buffer_pool_allocated_bytes"] = buffers_->allocated_bytes();
     if (const char* label = std::getenv("PPB_RUN_LABEL")) c["run_label"] = label;
+    if (const char* queues = std::getenv("CUDA_DEVICE_MAX_CONNECTIONS")) c["cuda_device_max_connections"] = queues;
     return c;
   }
 
@@ -151,9 +152,8 @@ class CudaBackend final : public Backend {
     const std::size_t per_iteration = 2 * schedule_->ops[static_cast<std::size_t>(rank_)].size() +
                                       3 * plan.receives.size() + 2 * plan.sends.size() + links_->channels().size() + 4;
     events_ = std::make_unique<EventPool>(per_iteration);
-    buffers_ = std::make_unique<BufferPool>(static_cast<std::size_t>(std::max<std::uint64_t>(plan.activation_bytes, 1)),
-                                            compute_);
-    kernel_->calibrate(compute_);
+    buffers_ = std::make_unique<BufferPool>(static_cast<std::size_t>(plan.activation_bytes), compute_);
+    calibrate_kernel();
     probe_globaltimer();
     prepared_ = true;
   }
@@ -234,9 +234,11 @@ class CudaBackend final : public Backend {
     void* buffer = stash_[index_(t.producer)];
     PPB_ASSERT(buffer != nullptr, "no buffer for ", describe(t.producer));
 
-    Sent s{t, events_->next(), events_->next()};
+    // send = the producer's end, as on the CPU backend (MPI_Isend right after
+    // the op): arrive - send then includes any queueing behind earlier sends on
+    // the link, which is what the replay's per-link cost must carry.
+    Sent s{t, producer->end, events_->next()};
     CUDA_CHECK(cudaStreamWaitEvent(ch->stream, producer->end, 0));
-    CUDA_CHECK(cudaEventRecord(s.start, ch->stream));
     NCCL_CHECK(ncclSend(buffer, message_bytes(), ncclUint8, 1, ch->comm, ch->stream));
     CUDA_CHECK(cudaEventRecord(s.end, ch->stream));
     sent_.push_back(s);
@@ -285,7 +287,7 @@ class CudaBackend final : public Backend {
       tr.src_rank = s.transfer.src_rank;
       tr.dst_rank = s.transfer.dst_rank;
       tr.bytes = s.transfer.bytes;
-      tr.send_us = time_of(s.start);
+      tr.send_us = time_of(s.producer_end);
       tr.arrive_us = time_of(s.end);
       rec.sent.push_back(tr);
     }
@@ -308,15 +310,14 @@ class CudaBackend final : public Backend {
   };
   struct Received {
     Transfer transfer;
-    cudaEvent_t posted = nullptr;
     cudaEvent_t done = nullptr;
     cudaEvent_t wait = nullptr;  // compute stream reached the wait
     void* buffer = nullptr;
   };
   struct Sent {
     Transfer transfer;
-    cudaEvent_t start = nullptr;
-    cudaEvent_t end = nullptr;
+    cudaEvent_t producer_end = nullptr;  // the producing op's end (compute stream)
+    cudaEvent_t end = nullptr;           // ncclSend complete on the link stream
   };
   struct InLink {
     LinkChannel* channel = nullptr;
@@ -334,9 +335,7 @@ class CudaBackend final : public Backend {
       r.transfer = Transfer{producer, in.channel->peer_rank, rank_, plan_.activation_bytes};
     }
     r.buffer = buffers_->acquire(in.channel->stream, true);
-    r.posted = events_->next();
     r.done = events_->next();
-    CUDA_CHECK(cudaEventRecord(r.posted, in.channel->stream));
     NCCL_CHECK(ncclRecv(r.buffer, message_bytes(), ncclUint8, 0, in.channel->comm, in.channel->stream));
     CUDA_CHECK(cudaEventRecord(r.done, in.channel->stream));
     recv_slot_[index_(producer)] = static_cast<int>(received_.size());
@@ -348,22 +347,43 @@ class CudaBackend final : public Backend {
   void wait_for(const std::vector<cudaEvent_t>& events) {
     double last_check = now_us();
     for (;;) {
+      // After abort() the NCCL kernels are torn down and events may complete
+      // over garbage; the watchdog that called abort() ends the job, so wait.
+      while (aborted_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       bool all = true;
       for (cudaEvent_t e : events) {
         const cudaError_t state = cudaEventQuery(e);
         if (state == cudaErrorNotReady) {
+          (void)cudaGetLastError();  // NotReady is a state: do not leave it as the thread's last error
           all = false;
           break;
         }
         CUDA_CHECK(state);
       }
       if (all) return;
-      if (aborted_.load()) PPB_THROW(RunError, "rank ", rank_, ": CUDA backend aborted while waiting for the iteration");
       if (now_us() - last_check > 1000.0) {
         links_->check_async_errors();
         last_check = now_us();
       }
       std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+  }
+
+  // Ranks sharing a GPU (launch/one-gpu.sh) calibrate one after the other:
+  // calibrated side by side, the compute and memory kernels would be sized
+  // under contention. Collective over all ranks (every rank takes the same
+  // number of turns, whatever its host).
+  void calibrate_kernel() {
+    int devices = 0;
+    CUDA_CHECK(cudaGetDeviceCount(&devices));
+    if (!comm_.any(comm_.local_size() > devices)) {
+      kernel_->calibrate(compute_);
+      return;
+    }
+    const long long turns = comm_.max(comm_.local_size());
+    for (long long turn = 0; turn < turns; ++turn) {
+      if (turn == comm_.local_rank()) kernel_->calibrate(compute_);
+      comm_.barrier();
     }
   }
 

@@ -14,6 +14,15 @@
 
 namespace ppb {
 
+// Environment defaults the CUDA backend needs, set (without overriding the
+// user's) before anything can initialise CUDA: call first thing in main,
+// before MPI_Init (a CUDA-aware MPI may initialise CUDA there).
+// CUDA_DEVICE_MAX_CONNECTIONS=32: the compute stream, one stream per link and
+// NCCL's internal streams must not share hardware queues (8 by default), or a
+// blocked cross-stream wait could serialise streams the deadlock-freedom
+// argument treats as independent (docs/gpu.md). Harmless without CUDA.
+void set_cuda_environment_defaults();
+
 // True when CUDA was built and cudaGetDeviceCount finds at least one device.
 // Never throws; local to this process (agree across ranks with HostComm::any).
 bool cuda_device_available();
