@@ -44,6 +44,7 @@ std::string format_calibration_report(const Calibration& c, const CostModel& tar
     row(out, "", "B", target(targets.backward_us), s.backward);
     if (s.weight) row(out, "", "W", target(targets.weight_us), *s.weight);
   }
+  if (c.links.empty()) return out;  // one rank: no links
   out += "\n";
   std::snprintf(line, sizeof(line), "%-8s %-8s %11s %11s %11s %11s %8s\n", "link", "size", "", "median", "p5", "p95",
                 "samples");
