@@ -139,7 +139,7 @@ int CalibrateCommand::run(const std::vector<std::string>& argv, MpiWorld& world)
       const ClockAlignment clocks = align_clocks(world, session.backend());
       const MeasuredIterations measured =
           run_iterations(world, session, plan.schedules[i], clocks, o.measure.warmup, o.reps, o.measure.timeout_s);
-      clock_bound_us = std::max(clock_bound_us, clocks.bound_us);
+      clock_bound_us = std::max(clock_bound_us, clocks.bound_us + measured.timestamp_bound_us);
       if (root) {
         for (const Timeline& t : measured.timelines) builder.add_iteration(t);
         context = measurement_context(argv, world, hosts, session, clock_bound_us, bytes);

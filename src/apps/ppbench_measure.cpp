@@ -135,6 +135,11 @@ MeasuredIterations run_iterations(MpiWorld& world, RankSession& session, const S
     std::fflush(stderr);
     MpiWorld::abort(kExitRunFailed);
   }
+  // The clock bound must cover every rank's timestamp mapping, not rank 0's.
+  const double mine = backend.timestamp_bound_us();
+  std::vector<double> all(static_cast<std::size_t>(world.size()));
+  world.allgather(&mine, sizeof mine, all.data());
+  for (double b : all) out.timestamp_bound_us = std::max(out.timestamp_bound_us, b);
   return out;
 }
 

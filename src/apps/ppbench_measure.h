@@ -73,6 +73,7 @@ ClockAlignment align_clocks(MpiWorld& world, Backend& backend);
 struct MeasuredIterations {
   std::vector<Timeline> timelines;               // rank 0: the measured iterations (warm-up dropped)
   std::vector<std::uint64_t> peak_buffer_bytes;  // rank 0: per rank, the most over the measured iterations
+  double timestamp_bound_us = 0;                 // every rank: the largest Backend::timestamp_bound_us
 };
 
 // Collective: `warmup` + `iters` iterations, each after a barrier and under a

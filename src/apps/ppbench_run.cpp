@@ -121,7 +121,8 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
   if (root) {
     try {
       results.context =
-          measurement_context(argv, world, hosts, session, clocks.bound_us, o.costs.activation_bytes);
+          measurement_context(argv, world, hosts, session, clocks.bound_us + measured.timestamp_bound_us,
+                              o.costs.activation_bytes);
       results.context["faults"] = o.faults;
       results.context["calibration"] =
           o.costs.calibration_file.empty() ? nlohmann::json() : nlohmann::json(o.costs.calibration_file);

@@ -69,6 +69,11 @@ class Backend {
   // The backend's clock in microseconds (host clock for both backends; the CUDA
   // backend maps its event times onto it).
   virtual double now_us() const = 0;
+  // Bound on the error of mapping the backend's timestamps onto now_us() (the
+  // CUDA backend's event-to-host-clock mapping, largest so far); 0 where
+  // timestamps are now_us() readings themselves. Added to the clock alignment
+  // bound reported in the context.
+  virtual double timestamp_bound_us() const { return 0; }
   // Called from the watchdog thread when the run is being stopped (timeout, a
   // failed rank): release anything that could block process exit (the CUDA
   // backend aborts its NCCL communicators). Must not throw.

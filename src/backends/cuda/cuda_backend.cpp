@@ -296,6 +296,7 @@ class CudaBackend final : public Backend {
   }
 
   double now_us() const override { return steady_now_us(); }
+  double timestamp_bound_us() const override { return max_ref_bound_us_; }
 
   void abort() noexcept override {
     aborted_.store(true);
