@@ -1,7 +1,5 @@
 #include "apps/ppbench_run.h"
 
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -15,6 +13,7 @@
 #include "apps/ppbench_measure.h"
 #include "apps/ppbench_output.h"
 #include "core/errors.h"
+#include "render/ascii.h"
 #include "render/metrics_table.h"
 #include "runtime/fault_spec.h"
 #include "sim/simulator.h"
@@ -22,16 +21,6 @@
 namespace ppb {
 
 namespace {
-
-int terminal_width() {
-  if (const char* columns = std::getenv("COLUMNS")) {
-    const int n = std::atoi(columns);
-    if (n > 20) return n;
-  }
-  winsize size{};
-  if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 20) return size.ws_col;
-  return 100;
-}
 
 // Everything derived from the flags before any rank does work. Identical on
 // every rank (it depends only on argv and the world size).
@@ -133,7 +122,7 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
       results.summary.activation_bytes = o.costs.activation_bytes;
       results.median_index = median_iteration(results.measured);
       write_run_directory(run_dir, results);
-      const int width = o.width > 0 ? o.width : terminal_width();
+      const int width = o.width > 0 ? o.width : ascii_terminal_width();
       // No colours: mpirun gives rank 0 a pseudo-terminal even when mpirun's own
       // output goes to a pipe or a file.
       std::cout << format_run_report(results, configuration_line(o, *setup), width, false)

@@ -1,5 +1,4 @@
 // ppsim: the simulator and renderers on their own (no MPI, no GPU).
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -37,16 +36,6 @@ struct PpsimOptions {
   bool transfers = false;     // transfer arrows in image output
 };
 
-int terminal_width() {
-  if (const char* columns = std::getenv("COLUMNS")) {
-    const int n = std::atoi(columns);
-    if (n > 20) return n;
-  }
-  winsize size{};
-  if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 20) return size.ws_col;
-  return 100;
-}
-
 void check_writable(const std::string& path, const char* flag) {
   PPB_REQUIRE_INPUT(parent_directory_exists(path), flag, ": directory of '", path, "' does not exist");
 }
@@ -80,7 +69,7 @@ int run_simulation(const PpsimOptions& o, const std::vector<std::string>& argv) 
   const Schedule schedule = build_schedule(o.schedule);
   const CostModel costs = make_cost_model(o.costs, schedule);
   PPB_REQUIRE_INPUT(o.width == 0 || o.width >= 10, "--width: must be at least 10 columns (got ", o.width, ")");
-  const int width = o.width > 0 ? o.width : terminal_width();
+  const int width = o.width > 0 ? o.width : ascii_terminal_width();
   for (const auto& [path, flag] : {std::pair{o.schedule.dump_schedule, "--dump-schedule"},
                                    std::pair{o.metrics_json, "--metrics-json"},
                                    std::pair{o.timeline_json, "--timeline-json"}, std::pair{o.output, "--output"}}) {

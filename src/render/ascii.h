@@ -31,4 +31,8 @@ std::string render_ascii(const Timeline* measured, const Timeline* predicted, co
 // value (https://no-color.org).
 bool ascii_color_wanted(int fd);
 
+// Columns for a timeline on standard output: $COLUMNS, else the terminal's
+// width, else 100 (widths of 20 or less are ignored).
+int ascii_terminal_width();
+
 }  // namespace ppb
