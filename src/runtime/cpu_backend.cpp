@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "core/errors.h"
+#include "runtime/mpi_check.h"
 #include "runtime/message_tag.h"
 
 namespace ppb {
@@ -31,14 +32,6 @@ void sleep_us(double us) {
   if (us > 0) std::this_thread::sleep_for(std::chrono::duration<double, std::micro>(us));
 }
 
-void check(int rc, const char* call) {
-  if (rc == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING];
-  int length = 0;
-  MPI_Error_string(rc, text, &length);
-  PPB_THROW(RunError, call, " failed: ", std::string(text, static_cast<std::size_t>(length)));
-}
-
 std::tuple<int, int, int> key(const Op& op) { return {int(op.kind), op.stage, op.microbatch}; }
 
 class CpuBackend final : public Backend {
@@ -46,7 +39,7 @@ class CpuBackend final : public Backend {
   explicit CpuBackend(const CpuBackendOptions& options) : options_(options) {
     // Sleeps end when asked instead of up to 50 us later (the default slack).
     ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-    check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+    check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
   }
   ~CpuBackend() override { MPI_Comm_free(&comm_); }
 
@@ -96,7 +89,7 @@ class CpuBackend final : public Backend {
     const int stages = plan_.schedule->num_stages();
     for (std::size_t i = 0; i < plan_.receives.size(); ++i) {
       const Transfer& t = plan_.receives[i];
-      check(MPI_Irecv(receive_buffers_[i].data(), static_cast<int>(t.bytes), MPI_BYTE, t.src_rank,
+      check_mpi(MPI_Irecv(receive_buffers_[i].data(), static_cast<int>(t.bytes), MPI_BYTE, t.src_rank,
                       static_cast<int>(message_tag(t.producer, stages)), comm_, &requests_[i]),
             "MPI_Irecv");
     }
@@ -132,7 +125,7 @@ class CpuBackend final : public Backend {
   void send_output(const Transfer& t) override {
     const std::size_t i = send_index_.at(key(t.producer));
     const double send = now_us();
-    check(MPI_Isend(send_buffer_.data(), static_cast<int>(t.bytes), MPI_BYTE, t.dst_rank,
+    check_mpi(MPI_Isend(send_buffer_.data(), static_cast<int>(t.bytes), MPI_BYTE, t.dst_rank,
                     static_cast<int>(message_tag(t.producer, plan_.schedule->num_stages())), comm_,
                     &requests_[plan_.receives.size() + i]),
           "MPI_Isend");
@@ -162,7 +155,7 @@ class CpuBackend final : public Backend {
   void progress() {
     if (outstanding_ == 0) return;
     int count = 0;
-    check(MPI_Testsome(static_cast<int>(requests_.size()), requests_.data(), &count, completed_.data(),
+    check_mpi(MPI_Testsome(static_cast<int>(requests_.size()), requests_.data(), &count, completed_.data(),
                        MPI_STATUSES_IGNORE),
           "MPI_Testsome");
     if (count == MPI_UNDEFINED || count == 0) return;

@@ -7,12 +7,11 @@
 #include <cstring>
 
 #include "core/errors.h"
+#include "runtime/mpi_check.h"
 
 namespace ppb {
 
-namespace {
-
-void check(int rc, const char* call) {
+void check_mpi(int rc, const char* call) {
   if (rc == MPI_SUCCESS) return;
   char text[MPI_MAX_ERROR_STRING];
   int length = 0;
@@ -20,18 +19,20 @@ void check(int rc, const char* call) {
   PPB_THROW(RunError, call, " failed: ", std::string(text, static_cast<std::size_t>(length)));
 }
 
+namespace {
+
 constexpr int kPingTag = 32000;  // below the MPI-guaranteed tag bound; world comm only
 
 }  // namespace
 
 MpiWorld::MpiWorld(int* argc, char*** argv) {
   int provided = 0;
-  check(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
+  check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
   thread_multiple_ = provided >= MPI_THREAD_MULTIPLE;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
   MPI_Comm local;
-  check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local),
+  check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local),
         "MPI_Comm_split_type");
   MPI_Comm_rank(local, &local_rank_);
   MPI_Comm_size(local, &local_size_);
@@ -40,26 +41,26 @@ MpiWorld::MpiWorld(int* argc, char*** argv) {
 
 MpiWorld::~MpiWorld() { MPI_Finalize(); }
 
-void MpiWorld::barrier() { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
+void MpiWorld::barrier() { check_mpi(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
 
 void MpiWorld::broadcast(void* data, std::size_t bytes, int root) {
-  check(MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
+  check_mpi(MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
 }
 
 void MpiWorld::allgather(const void* mine, std::size_t bytes, void* all) {
-  check(MPI_Allgather(mine, static_cast<int>(bytes), MPI_BYTE, all, static_cast<int>(bytes), MPI_BYTE, MPI_COMM_WORLD),
+  check_mpi(MPI_Allgather(mine, static_cast<int>(bytes), MPI_BYTE, all, static_cast<int>(bytes), MPI_BYTE, MPI_COMM_WORLD),
         "MPI_Allgather");
 }
 
 bool MpiWorld::any(bool mine) {
   int in = mine ? 1 : 0, out = 0;
-  check(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD), "MPI_Allreduce");
+  check_mpi(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD), "MPI_Allreduce");
   return out != 0;
 }
 
 long long MpiWorld::max(long long mine) {
   long long out = 0;
-  check(MPI_Allreduce(&mine, &out, 1, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+  check_mpi(MPI_Allreduce(&mine, &out, 1, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
   return out;
 }
 
@@ -101,8 +102,8 @@ std::vector<ClockOffset> MpiWorld::clock_offsets(const std::function<double()>& 
         PingRound round;
         double dummy = 0;
         round.t0_us = now_us();
-        check(MPI_Send(&dummy, 1, MPI_DOUBLE, peer, kPingTag, MPI_COMM_WORLD), "MPI_Send");
-        check(MPI_Recv(&round.remote_us, 1, MPI_DOUBLE, peer, kPingTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
+        check_mpi(MPI_Send(&dummy, 1, MPI_DOUBLE, peer, kPingTag, MPI_COMM_WORLD), "MPI_Send");
+        check_mpi(MPI_Recv(&round.remote_us, 1, MPI_DOUBLE, peer, kPingTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
         round.t1_us = now_us();
         samples.push_back(round);
       }
@@ -112,9 +113,9 @@ std::vector<ClockOffset> MpiWorld::clock_offsets(const std::function<double()>& 
     } else if (rank_ == peer) {
       for (int i = 0; i < rounds; ++i) {
         double dummy = 0;
-        check(MPI_Recv(&dummy, 1, MPI_DOUBLE, 0, kPingTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
+        check_mpi(MPI_Recv(&dummy, 1, MPI_DOUBLE, 0, kPingTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
         const double now = now_us();
-        check(MPI_Send(&now, 1, MPI_DOUBLE, 0, kPingTag, MPI_COMM_WORLD), "MPI_Send");
+        check_mpi(MPI_Send(&now, 1, MPI_DOUBLE, 0, kPingTag, MPI_COMM_WORLD), "MPI_Send");
       }
     }
   }
@@ -130,7 +131,7 @@ std::vector<RankIterationRecord> MpiWorld::gather_records(const RankIterationRec
   const std::vector<double> data = encode_record(mine);
   int count = static_cast<int>(data.size());
   std::vector<int> counts(static_cast<std::size_t>(size_));
-  check(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Gather");
+  check_mpi(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Gather");
   std::vector<int> displs(static_cast<std::size_t>(size_), 0);
   std::vector<double> all;
   if (rank_ == 0) {
@@ -139,7 +140,7 @@ std::vector<RankIterationRecord> MpiWorld::gather_records(const RankIterationRec
     }
     all.resize(static_cast<std::size_t>(displs.back() + counts.back()));
   }
-  check(MPI_Gatherv(data.data(), count, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, 0,
+  check_mpi(MPI_Gatherv(data.data(), count, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, 0,
                     MPI_COMM_WORLD),
         "MPI_Gatherv");
   std::vector<RankIterationRecord> records;
