@@ -7,6 +7,7 @@
 #include "analysis/calibration.h"
 #include "core/errors.h"
 #include "io/atomic_file.h"
+#include "io/json_file.h"
 
 namespace ppb {
 
@@ -204,14 +205,7 @@ Calibration calibration_from_json(const nlohmann::json& doc, const std::string& 
 }
 
 Calibration load_calibration_file(const std::string& path) {
-  const std::string text = read_file(path);
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    PPB_THROW(InputError, path, ": not valid JSON (", e.what(), ")");
-  }
-  return calibration_from_json(doc, path);
+  return calibration_from_json(read_json_file(path), path);
 }
 
 void save_calibration_file(const Calibration& calibration, const std::string& path) {

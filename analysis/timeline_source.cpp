@@ -6,7 +6,7 @@
 
 #include "analysis/metrics.h"
 #include "core/errors.h"
-#include "io/atomic_file.h"
+#include "io/json_file.h"
 #include "io/timeline_io.h"
 
 namespace ppb {
@@ -110,14 +110,7 @@ TimelineSource timeline_source_from_json(const nlohmann::json& doc, const std::s
 }
 
 TimelineSource load_timeline_source(const std::string& path, std::optional<int> iteration) {
-  const std::string text = read_file(path);
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    PPB_THROW(InputError, path, ": not valid JSON (", e.what(), ")");
-  }
-  return timeline_source_from_json(doc, path, iteration);
+  return timeline_source_from_json(read_json_file(path), path, iteration);
 }
 
 }  // namespace ppb

@@ -7,6 +7,7 @@
 
 #include "core/errors.h"
 #include "io/atomic_file.h"
+#include "io/json_file.h"
 
 namespace ppb {
 
@@ -179,13 +180,7 @@ Schedule load_schedule_file(const std::string& path) {
   const std::string text = read_file(path);
   const auto ext = path.size() >= 4 ? path.substr(path.size() - 4) : std::string();
   if (ext == ".csv") return schedule_from_csv(text, path);
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    PPB_THROW(InputError, path, ": not valid JSON (", e.what(), ")");
-  }
-  return schedule_from_json(doc, path);
+  return schedule_from_json(parse_json(text, path), path);
 }
 
 void save_schedule_file(const Schedule& schedule, const std::string& path) {
