@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <unordered_map>
 
+#include "analysis/metrics.h"
 #include "core/schedule.h"
 
 namespace ppb {
@@ -49,15 +49,8 @@ Schedule placement_of(const Timeline& t) {
 }  // namespace
 
 std::vector<IdleBreakdown> idle_breakdown(const Timeline& t) {
-  double first = std::numeric_limits<double>::infinity();
-  double last = -std::numeric_limits<double>::infinity();
-  for (const auto& ops : t.ranks) {
-    for (const OpRecord& rec : ops) {
-      first = std::min(first, rec.start_us);
-      last = std::max(last, rec.end_us);
-    }
-  }
-  const double makespan = last > first ? last - first : 0.0;
+  const OpSpan span = op_span(t);
+  const double first = span.first_us, last = span.last_us, makespan = span.length_us();
   const Schedule placement = placement_of(t);
   const TransferIndex transfers(t);
 

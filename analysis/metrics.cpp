@@ -22,8 +22,7 @@ int peak_activations(const std::vector<OpRecord>& ops, bool split_backward) {
   return peak;
 }
 
-Metrics compute_metrics(const Timeline& t) {
-  Metrics m;
+OpSpan op_span(const Timeline& t) {
   double first = std::numeric_limits<double>::infinity();
   double last = -std::numeric_limits<double>::infinity();
   for (const auto& ops : t.ranks) {
@@ -32,7 +31,12 @@ Metrics compute_metrics(const Timeline& t) {
       last = std::max(last, rec.end_us);
     }
   }
-  m.makespan_us = last > first ? last - first : 0.0;
+  return first <= last ? OpSpan{first, last} : OpSpan{};  // no ops: both 0
+}
+
+Metrics compute_metrics(const Timeline& t) {
+  Metrics m;
+  m.makespan_us = op_span(t).length_us();
   double total_busy = 0;
   for (int r = 0; r < t.num_ranks; ++r) {
     RankMetrics rm;

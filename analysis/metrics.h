@@ -29,6 +29,15 @@ struct Metrics {
   std::vector<RankMetrics> ranks;
 };
 
+// The makespan's bounds: the first compute op start and the last compute op
+// end over all ranks; both 0 for a timeline without ops.
+struct OpSpan {
+  double first_us = 0;
+  double last_us = 0;
+  double length_us() const { return last_us - first_us; }
+};
+OpSpan op_span(const Timeline& timeline);
+
 Metrics compute_metrics(const Timeline& timeline);
 
 std::optional<double> analytic_bubble(const std::string& schedule, int num_ranks, int num_microbatches, int chunks);
