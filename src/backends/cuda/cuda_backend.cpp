@@ -268,13 +268,9 @@ class CudaBackend final : public Backend {
     RankIterationRecord rec;
     for (const Pending& p : ops_) rec.ops.push_back(OpRecord{p.op, time_of(p.start), time_of(p.end)});
     for (const Received& r : received_) {
-      TransferRecord tr;
-      tr.producer = r.transfer.producer;
-      tr.src_rank = r.transfer.src_rank;
-      tr.dst_rank = r.transfer.dst_rank;
-      tr.bytes = r.transfer.bytes;
-      tr.send_us = kNaN;  // the sender's clock: joined by the runtime
-      tr.arrive_us = time_of(r.done);
+      const Transfer& t = r.transfer;
+      // send: the sender's clock, joined by the runtime.
+      TransferRecord tr{t.producer, t.src_rank, t.dst_rank, kNaN, time_of(r.done), t.bytes};
       if (r.wait != nullptr) {
         const double w = time_of(r.wait);
         if (w < tr.arrive_us) tr.wait_start_us = w;
@@ -282,14 +278,9 @@ class CudaBackend final : public Backend {
       rec.received.push_back(tr);
     }
     for (const Sent& s : sent_) {
-      TransferRecord tr;
-      tr.producer = s.transfer.producer;
-      tr.src_rank = s.transfer.src_rank;
-      tr.dst_rank = s.transfer.dst_rank;
-      tr.bytes = s.transfer.bytes;
-      tr.send_us = time_of(s.producer_end);
-      tr.arrive_us = time_of(s.end);
-      rec.sent.push_back(tr);
+      const Transfer& t = s.transfer;
+      rec.sent.push_back(
+          TransferRecord{t.producer, t.src_rank, t.dst_rank, time_of(s.producer_end), time_of(s.end), t.bytes});
     }
     rec.peak_buffer_bytes = buffers_->peak_bytes();
     return rec;
