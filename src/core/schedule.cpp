@@ -1,4 +1,5 @@
 #include "core/schedule.h"
+#include "core/timeline.h"
 
 #include <string>
 
@@ -154,6 +155,17 @@ void validate(const Schedule& s) {
       }
     }
   }
+}
+
+void set_timeline_header(Timeline& timeline, const Schedule& schedule, const std::string& source) {
+  timeline.schedule = schedule.name;
+  timeline.source = source;
+  timeline.num_ranks = schedule.num_ranks;
+  timeline.num_microbatches = schedule.num_microbatches;
+  timeline.chunks = schedule.chunks;
+  timeline.split_backward = schedule.split_backward;
+  timeline.stage_rank = schedule.stage_rank;
+  timeline.ranks.resize(static_cast<std::size_t>(schedule.num_ranks));
 }
 
 }  // namespace ppb

@@ -46,4 +46,10 @@ struct Timeline {
   int num_stages() const { return static_cast<int>(stage_rank.size()); }
 };
 
+struct Schedule;
+// Fills what a timeline takes from its schedule (name, P, M, chunks, split
+// backward, placement) and `source`; sizes `ranks` to P, keeping each rank's
+// records (the simulator reuses their buffers).
+void set_timeline_header(Timeline& timeline, const Schedule& schedule, const std::string& source);
+
 }  // namespace ppb

@@ -107,15 +107,10 @@ ClockOffset offset_from_rounds(const std::vector<PingRound>& rounds) {
 
 Timeline assemble_measured(const Schedule& schedule, const std::vector<RankIterationRecord>& records,
                            const std::vector<double>& offset_us) {
+  PPB_ASSERT(static_cast<int>(records.size()) == schedule.num_ranks, records.size(), " rank records for ",
+             schedule.num_ranks, " ranks");
   Timeline t;
-  t.schedule = schedule.name;
-  t.source = "measured";
-  t.num_ranks = schedule.num_ranks;
-  t.num_microbatches = schedule.num_microbatches;
-  t.chunks = schedule.chunks;
-  t.split_backward = schedule.split_backward;
-  t.stage_rank = schedule.stage_rank;
-  t.ranks.resize(records.size());
+  set_timeline_header(t, schedule, "measured");
 
   double origin = std::numeric_limits<double>::infinity();
   for (std::size_t r = 0; r < records.size(); ++r) {

@@ -13,14 +13,7 @@ Timeline simulate(const Schedule& schedule, const CostModel& costs) {
 }
 
 void Simulator::run(const Schedule& schedule, const CostModel& costs, Timeline& timeline) {
-  timeline.schedule = schedule.name;
-  timeline.source = "predicted";
-  timeline.num_ranks = schedule.num_ranks;
-  timeline.num_microbatches = schedule.num_microbatches;
-  timeline.chunks = schedule.chunks;
-  timeline.split_backward = schedule.split_backward;
-  timeline.stage_rank = schedule.stage_rank;
-  timeline.ranks.resize(static_cast<std::size_t>(schedule.num_ranks));
+  set_timeline_header(timeline, schedule, "predicted");
   for (int r = 0; r < schedule.num_ranks; ++r) {
     timeline.ranks[static_cast<std::size_t>(r)].resize(schedule.ops[static_cast<std::size_t>(r)].size());
   }
