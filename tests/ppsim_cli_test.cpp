@@ -4,23 +4,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "support/run_command.h"
+#include "support/ppsim_command.h"
 
 namespace ppb {
 namespace {
 
 using test::CommandResult;
+using test::count_lines;
+using test::kPpsim;
+using test::ppsim;
 using test::run_command;
-
-const std::string kPpsim = PPB_PPSIM_PATH;
-
-CommandResult ppsim(const std::string& args) { return run_command(kPpsim + " " + args); }
-
-int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
 
 TEST(PpsimCli, PrintsTimelineAndMetricsByDefault) {
   const CommandResult r = ppsim("--schedule 1f1b -s 4 -b 8");

@@ -5,15 +5,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "support/run_command.h"
+#include "support/ppsim_command.h"
 
 namespace ppb {
 namespace {
 
 using test::CommandResult;
+using test::ppsim;
 using test::run_command;
 
-CommandResult ppsim(const std::string& args) { return run_command(std::string(PPB_PPSIM_PATH) + " " + args); }
 
 nlohmann::json stats(double median_us) {
   return {{"samples", 5}, {"median_us", median_us}, {"p5_us", median_us * 0.9}, {"p95_us", median_us * 1.1}};

@@ -5,23 +5,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "support/run_command.h"
+#include "support/ppsim_command.h"
 
 namespace ppb {
 namespace {
 
 using test::CommandResult;
+using test::count_lines;
+using test::ppsim;
 using test::run_command;
-
-const std::string kPpsim = PPB_PPSIM_PATH;
-
-CommandResult ppsim(const std::string& args) { return run_command(kPpsim + " " + args); }
-
-int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
 
 // A run directory as ppbench writes it, made with ppsim: predicted.json from the
 // given forward times, and measured.json holding one iteration per entry of

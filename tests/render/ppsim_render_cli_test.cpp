@@ -6,15 +6,15 @@
 #include <nlohmann/json.hpp>
 
 #include "render/image.h"
-#include "support/run_command.h"
+#include "support/ppsim_command.h"
 
 namespace ppb {
 namespace {
 
 using test::CommandResult;
+using test::ppsim;
 using test::TempDir;
 
-CommandResult ppsim(const std::string& args) { return test::run_command(std::string(PPB_PPSIM_PATH) + " " + args); }
 
 void expect_bad_input(const CommandResult& r, const std::string& flag) {
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;

@@ -10,11 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "mpi_commands.h"
+#include "support/ppsim_command.h"
 
 namespace ppb::test {
 namespace {
 
-CommandResult ppsim(const std::string& args) { return run_command(std::string(PPB_PPSIM_PATH) + " " + args); }
 
 // Short: F 3 ms, B 4 ms, 1 warm-up and 5 measured iterations per size.
 const std::string kQuick = " -f 3 --backward-times 4 --reps 5 --warmup 1";

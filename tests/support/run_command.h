@@ -29,6 +29,7 @@ class TempDir {
 };
 
 std::string read_text(const std::string& path);
+int count_lines(const std::string& text);  // newline characters
 void write_text(const std::string& path, const std::string& text);
 bool file_exists(const std::string& path);
 
