@@ -123,8 +123,10 @@ int CalibrateCommand::run(const std::vector<std::string>& argv, MpiWorld& world)
   bool first = true;
   // A new backend per size (its buffers and, for CUDA, its communicators are
   // sized for one message size) and per schedule (its links differ).
-  for (std::uint64_t bytes : plan.sizes) {
+  for (std::size_t s = 0; s < plan.sizes.size(); ++s) {
+    const std::uint64_t bytes = plan.sizes[s];
     for (std::size_t i = 0; i < plan.schedules.size(); ++i) {
+      const bool last_pass = s + 1 == plan.sizes.size() && i + 1 == plan.schedules.size();
       RankSession session;
       if (!agree_on_input(world, [&] {
             session = open_session(o.measure, plan.schedules[i], plan.targets[i], bytes, {}, world);
@@ -142,7 +144,8 @@ int CalibrateCommand::run(const std::vector<std::string>& argv, MpiWorld& world)
       clock_bound_us = std::max(clock_bound_us, clocks.bound_us + measured.timestamp_bound_us);
       if (root) {
         for (const Timeline& t : measured.timelines) builder.add_iteration(t);
-        context = measurement_context(argv, world, hosts, session, clock_bound_us, bytes);
+        // Once, from the last backend, when the bound covers every pass.
+        if (last_pass) context = measurement_context(argv, world, hosts, session, clock_bound_us, bytes);
       }
     }
   }
