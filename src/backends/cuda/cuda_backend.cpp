@@ -123,7 +123,6 @@ class CudaBackend final : public Backend {
           {"globaltimer_probe_bound_us", globaltimer_bound_us_}}},
     };
     if (buffers_) c["buffer_pool_allocated_bytes"] = buffers_->allocated_bytes();
-    if (const char* label = std::getenv("PPB_RUN_LABEL")) c["run_label"] = label;
     if (const char* queues = std::getenv("CUDA_DEVICE_MAX_CONNECTIONS")) c["cuda_device_max_connections"] = queues;
     return c;
   }
