@@ -69,7 +69,6 @@ RankSession open_session(const MeasureOptions& o, const Schedule& schedule, cons
                          std::uint64_t activation_bytes, const std::vector<FaultSpec>& faults, MpiWorld& world) {
   BackendOptions backend_options;
   backend_options.choice = o.backend;
-  backend_options.activation_bytes = activation_bytes;
   backend_options.cpu.spin_us = o.spin_us;
   backend_options.cuda = o.cuda;
   RankSession session;

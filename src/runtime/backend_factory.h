@@ -15,7 +15,6 @@ namespace ppb {
 
 struct BackendOptions {
   std::string choice = "auto";  // auto, cpu or cuda (checked by the flag parser)
-  std::uint64_t activation_bytes = 0;
   CpuBackendOptions cpu;
   CudaBackendOptions cuda;
 };
