@@ -117,6 +117,7 @@ int CalibrateCommand::run(const std::vector<std::string>& argv, MpiWorld& world)
   }
 
   const std::vector<std::string> hosts = world.host_names();
+  const std::unique_ptr<RankWatch> watch = make_rank_watch(world);
   CalibrationBuilder builder(world.size());
   nlohmann::json context;
   double clock_bound_us = 0;
@@ -129,7 +130,7 @@ int CalibrateCommand::run(const std::vector<std::string>& argv, MpiWorld& world)
       const bool last_pass = s + 1 == plan.sizes.size() && i + 1 == plan.schedules.size();
       RankSession session;
       if (!agree_on_input(world, [&] {
-            session = open_session(o.measure, plan.schedules[i], plan.targets[i], bytes, {}, world);
+            session = open_session(o.measure, plan.schedules[i], plan.targets[i], bytes, {}, world, *watch);
           }, exit_code)) {
         return exit_code;
       }
@@ -138,7 +139,7 @@ int CalibrateCommand::run(const std::vector<std::string>& argv, MpiWorld& world)
                   << std::flush;
       }
       first = false;
-      const ClockAlignment clocks = align_clocks(world, session.backend());
+      const ClockAlignment clocks = align_clocks(world, session);
       const MeasuredIterations measured =
           run_iterations(world, session, plan.schedules[i], clocks, o.measure.warmup, o.reps, o.measure.timeout_s);
       clock_bound_us = std::max(clock_bound_us, clocks.bound_us + measured.timestamp_bound_us);

@@ -1,17 +1,15 @@
 #include "apps/ppbench_measure.h"
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
+#include <utility>
 
 #include "cli/cuda_options.h"
 #include "cli/sim_options.h"
 #include "core/errors.h"
 #include "io/context.h"
 #include "runtime/measured_timeline.h"
-#include "runtime/watchdog.h"
 
 namespace ppb {
 
@@ -40,6 +38,10 @@ void add_measure_options(CLI::App& app, MeasureOptions& o) {
   app.add_option("--warmup", o.warmup, "iterations run and discarded first")->capture_default_str();
   app.add_option("--timeout", o.timeout_s, "seconds one iteration may take before the job is stopped (exit 3)")
       ->capture_default_str();
+  app.add_option("--setup-timeout", o.setup_timeout_s,
+                 "seconds set-up may take (backend, NCCL communicators, kernel calibration, clock alignment) "
+                 "before the job is stopped (exit 3)")
+      ->capture_default_str();
   app.add_option("--spin-us", o.spin_us, "cpu backend: busy tail of each compute op in us")->capture_default_str();
 }
 
@@ -47,6 +49,8 @@ void check_measure_options(const MeasureOptions& o) {
   PPB_REQUIRE_INPUT(o.warmup >= 0, "--warmup: must not be negative (got ", o.warmup, ")");
   PPB_REQUIRE_INPUT(std::isfinite(o.timeout_s) && o.timeout_s > 0, "--timeout: must be positive seconds (got ",
                     o.timeout_s, ")");
+  PPB_REQUIRE_INPUT(std::isfinite(o.setup_timeout_s) && o.setup_timeout_s > 0,
+                    "--setup-timeout: must be positive seconds (got ", o.setup_timeout_s, ")");
   PPB_REQUIRE_INPUT(std::isfinite(o.spin_us) && o.spin_us >= 0, "--spin-us: must not be negative");
 }
 
@@ -65,8 +69,32 @@ bool agree_on_input(MpiWorld& world, const std::function<void()>& fn, int& exit_
   return true;
 }
 
+RankSession::RankSession(RankSession&& other) noexcept
+    : selected(std::move(other.selected)),
+      executor(std::move(other.executor)),
+      watch(std::exchange(other.watch, nullptr)) {}
+
+RankSession& RankSession::operator=(RankSession&& other) noexcept {
+  if (this != &other) {
+    detach_watch();
+    selected = std::move(other.selected);
+    executor = std::move(other.executor);
+    watch = std::exchange(other.watch, nullptr);
+  }
+  return *this;
+}
+
+RankSession::~RankSession() { detach_watch(); }
+
+void RankSession::detach_watch() noexcept {
+  if (watch != nullptr) watch->attach(nullptr, nullptr);
+  watch = nullptr;
+}
+
 RankSession open_session(const MeasureOptions& o, const Schedule& schedule, const CostModel& targets,
-                         std::uint64_t activation_bytes, const std::vector<FaultSpec>& faults, MpiWorld& world) {
+                         std::uint64_t activation_bytes, const std::vector<FaultSpec>& faults, MpiWorld& world,
+                         RankWatch& watch) {
+  watch.start_setup(o.setup_timeout_s, "creating the backend");
   BackendOptions backend_options;
   backend_options.choice = o.backend;
   backend_options.cpu.spin_us = o.spin_us;
@@ -75,8 +103,16 @@ RankSession open_session(const MeasureOptions& o, const Schedule& schedule, cons
   session.selected = make_backend(backend_options, world);
   session.executor = std::make_unique<Executor>(schedule, world.rank(), targets, activation_bytes,
                                                 *session.selected.backend, faults);
+  watch.attach(session.selected.backend.get(), session.executor.get());
+  session.watch = &watch;
+  watch.setup_step("preparing the backend");
   session.executor->prepare();
+  watch.setup_step("waiting for the other ranks to finish set-up");
   return session;
+}
+
+std::unique_ptr<RankWatch> make_rank_watch(const MpiWorld& world) {
+  return std::make_unique<RankWatch>(world.rank(), [] { MpiWorld::abort(kExitRunFailed); });
 }
 
 std::string backend_line(const RankSession& session, int ranks) {
@@ -86,7 +122,9 @@ std::string backend_line(const RankSession& session, int ranks) {
   return line;
 }
 
-ClockAlignment align_clocks(MpiWorld& world, Backend& backend) {
+ClockAlignment align_clocks(MpiWorld& world, const RankSession& session) {
+  if (session.watch != nullptr) session.watch->setup_step("aligning clocks");
+  Backend& backend = session.backend();
   ClockAlignment clocks;
   for (const ClockOffset& c : world.clock_offsets([&] { return backend.now_us(); }, kClockRounds)) {
     clocks.offset_us.push_back(c.offset_us);
@@ -99,28 +137,18 @@ MeasuredIterations run_iterations(MpiWorld& world, RankSession& session, const S
                                   const ClockAlignment& clocks, int warmup, int iters, double timeout_s) {
   Executor& executor = *session.executor;
   Backend& backend = session.backend();
-  // On expiry every rank reports where it is, then the job is stopped with
-  // exit code 3. The pause lets the other ranks' watchdogs print too before
-  // anything is torn down: the backend's abort (NCCL communicators) would
-  // make the peers fail at once, before they have said where they were.
-  Watchdog watchdog([&] {
-    std::fprintf(stderr, "ppbench: rank %d timed out in iteration %d %s\n", world.rank(), executor.current_iteration(),
-                 executor.describe_progress().c_str());
-    std::fflush(stderr);
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    backend.abort();
-    MpiWorld::abort(kExitRunFailed);
-  });
+  PPB_ASSERT(session.watch != nullptr, "run_iterations on a session without a watch");
+  RankWatch& watch = *session.watch;
 
   MeasuredIterations out;
   out.peak_buffer_bytes.assign(static_cast<std::size_t>(world.size()), 0);
   try {
     for (int i = 0; i < warmup + iters; ++i) {
-      watchdog.arm(timeout_s);
+      watch.start_iteration(timeout_s);
       world.barrier();
       const RankIterationRecord record = executor.run_iteration(i);
       const std::vector<RankIterationRecord> records = world.gather_records(record);
-      watchdog.disarm();
+      watch.finish();
       if (world.rank() == 0 && i >= warmup) {
         out.timelines.push_back(assemble_measured(schedule, records, clocks.offset_us));
         for (std::size_t r = 0; r < records.size(); ++r) {

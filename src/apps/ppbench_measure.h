@@ -21,6 +21,7 @@
 #include "runtime/executor.h"
 #include "runtime/fault_spec.h"
 #include "runtime/mpi_world.h"
+#include "runtime/rank_watch.h"
 #include "sim/cost_model.h"
 
 namespace ppb {
@@ -32,10 +33,11 @@ struct MeasureOptions {
   double spin_us = 100;
   int warmup = 1;
   double timeout_s = 60;
+  double setup_timeout_s = 300;
 };
 
-// Registers --backend, the CUDA backend's flags, --warmup, --timeout and
-// --spin-us (defaults: the values in `options`).
+// Registers --backend, the CUDA backend's flags, --warmup, --timeout,
+// --setup-timeout and --spin-us (defaults: the values in `options`).
 void add_measure_options(CLI::App& app, MeasureOptions& options);
 // Throws InputError naming the flag.
 void check_measure_options(const MeasureOptions& options);
@@ -46,18 +48,33 @@ void check_measure_options(const MeasureOptions& options);
 // Returns false, with exit_code set, when any rank failed.
 bool agree_on_input(MpiWorld& world, const std::function<void()>& fn, int& exit_code);
 
-// This rank's backend and executor for one schedule and message size.
+// This rank's backend and executor for one schedule and message size, with
+// the rank's watch attached to them until the session goes.
 struct RankSession {
   BackendSelection selected;
   std::unique_ptr<Executor> executor;
+  RankWatch* watch = nullptr;
+
+  RankSession() = default;
+  RankSession(RankSession&& other) noexcept;
+  RankSession& operator=(RankSession&& other) noexcept;
+  ~RankSession();
   Backend& backend() const { return *selected.backend; }
+  // Before anything of the session is destroyed: the watch must not describe or abort it.
+  void detach_watch() noexcept;
 };
 
-// Collective (the CUDA backend's creation and prepare are): picks the backend
-// for --backend, builds the executor with the target times and prepares it.
-// Throws InputError naming the flag when the backend cannot be had.
+// Collective (the CUDA backend's creation and prepare are): arms `watch` for
+// --setup-timeout, picks the backend for --backend, builds the executor with
+// the target times and prepares it. The watch stays armed for set-up (clock
+// alignment included) until run_iterations. Throws InputError naming the flag
+// when the backend cannot be had.
 RankSession open_session(const MeasureOptions& options, const Schedule& schedule, const CostModel& targets,
-                         std::uint64_t activation_bytes, const std::vector<FaultSpec>& faults, MpiWorld& world);
+                         std::uint64_t activation_bytes, const std::vector<FaultSpec>& faults, MpiWorld& world,
+                         RankWatch& watch);
+
+// The watch for a ppbench rank: on expiry, MPI_Abort with exit code 3.
+std::unique_ptr<RankWatch> make_rank_watch(const MpiWorld& world);
 
 // "ppbench: backend cpu (requested), 4 ranks[; results labelled X]".
 std::string backend_line(const RankSession& session, int ranks);
@@ -67,8 +84,9 @@ struct ClockAlignment {
   double bound_us = 0;            // the largest error bound
 };
 extern const char* const kClockAlignmentMethod;
-// Collective: ping-pong between rank 0 and every rank on the backend's clock.
-ClockAlignment align_clocks(MpiWorld& world, Backend& backend);
+// Collective: ping-pong between rank 0 and every rank on the backend's clock
+// (still set-up, for the session's watch).
+ClockAlignment align_clocks(MpiWorld& world, const RankSession& session);
 
 struct MeasuredIterations {
   std::vector<Timeline> timelines;               // rank 0: the measured iterations (warm-up dropped)
@@ -76,9 +94,10 @@ struct MeasuredIterations {
   double timestamp_bound_us = 0;                 // every rank: the largest Backend::timestamp_bound_us
 };
 
-// Collective: `warmup` + `iters` iterations, each after a barrier and under a
-// watchdog of `timeout_s`. On expiry every rank says where it is and the job is
-// stopped with exit code 3; so is it when an iteration throws on any rank.
+// Collective: `warmup` + `iters` iterations, each after a barrier and under
+// the session's watch for `timeout_s`. On expiry every rank says where it is
+// and the job is stopped with exit code 3; so is it when an iteration throws
+// on any rank. The watch is disarmed on return.
 MeasuredIterations run_iterations(MpiWorld& world, RankSession& session, const Schedule& schedule,
                                   const ClockAlignment& clocks, int warmup, int iters, double timeout_s);
 

@@ -81,12 +81,13 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
   const bool root = world.rank() == 0;
   int exit_code = kExitOk;
   std::optional<RunSetup> setup;
+  const std::unique_ptr<RankWatch> watch = make_rank_watch(world);
   RankSession session;
   // Apart: every rank must have its setup before any enters the backend's collectives.
   if (!agree_on_input(world, [&] { setup = make_setup(o, world.size()); }, exit_code)) return exit_code;
   if (!agree_on_input(world, [&] {
         session = open_session(o.measure, setup->schedule, setup->nominal, o.costs.activation_bytes, setup->faults,
-                               world);
+                               world, *watch);
       }, exit_code)) {
     return exit_code;
   }
@@ -100,7 +101,7 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
   if (root) std::cout << backend_line(session, world.size()) << "\n" << std::flush;
 
   const std::vector<std::string> hosts = world.host_names();
-  const ClockAlignment clocks = align_clocks(world, session.backend());
+  const ClockAlignment clocks = align_clocks(world, session);
   MeasuredIterations measured =
       run_iterations(world, session, schedule, clocks, o.measure.warmup, o.iters, o.measure.timeout_s);
 

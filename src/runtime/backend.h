@@ -74,6 +74,11 @@ class Backend {
   // timestamps are now_us() readings themselves. Added to the clock alignment
   // bound reported in the context.
   virtual double timestamp_bound_us() const { return 0; }
+  // Called from the watchdog thread, while the main thread may be stuck in
+  // any call above: what the backend itself is waiting for, beyond what the
+  // executor knows (the CUDA backend: the set-up step, or the first
+  // incomplete op and transfers on the device). Empty when nothing to add.
+  virtual std::string describe_stall() const noexcept { return {}; }
   // Called from the watchdog thread when the run is being stopped (timeout, a
   // failed rank): release anything that could block process exit (the CUDA
   // backend aborts its NCCL communicators). Must not throw.

@@ -20,6 +20,19 @@ int consumer_rank(const Schedule& schedule, const Op& op, int rank) {
   return consumer == rank ? -1 : consumer;
 }
 
+// Hang and crash, at an op or in set-up: `where` is "at F1@s2 in iteration 0"
+// or "in set-up".
+void trigger_fault(const FaultSpec& fault, int rank, const std::string& where) {
+  if (fault.action == FaultAction::Crash) {
+    std::fprintf(stderr, "ppbench: rank %d crashed %s (injected fault %s)\n", rank, where.c_str(), fault.text.c_str());
+    std::fflush(stderr);
+    std::_Exit(kExitRunFailed);  // no MPI_Finalize: the launcher sees a rank die
+  }
+  if (fault.action == FaultAction::Hang) {
+    while (true) std::this_thread::sleep_for(std::chrono::seconds(1));  // the watchdog ends it
+  }
+}
+
 }  // namespace
 
 RankPlan make_rank_plan(const Schedule& schedule, int rank, std::uint64_t activation_bytes) {
@@ -69,7 +82,10 @@ Executor::Executor(const Schedule& schedule, int rank, const CostModel& targets,
   PPB_ASSERT(next_receive == plan_.receives.size() && next_send == plan_.sends.size(), "rank plan out of step");
 }
 
-void Executor::prepare() { backend_.prepare(plan_); }
+void Executor::prepare() {
+  if (const FaultSpec* fault = setup_fault(faults_, rank_)) trigger_fault(*fault, rank_, "in set-up");
+  backend_.prepare(plan_);
+}
 
 RankIterationRecord Executor::run_iteration(int iteration) {
   completed_ = -1;
@@ -86,17 +102,9 @@ RankIterationRecord Executor::run_iteration(int iteration) {
       backend_.wait_input(plan_.receives[static_cast<std::size_t>(r)]);
     }
     for (const FaultSpec& fault : faults_) {
-      if (!fault_hits(fault, rank_, op)) continue;
-      if (fault.action == FaultAction::Crash) {
-        std::fprintf(stderr, "ppbench: rank %d crashed at %s in iteration %d (injected fault %s)\n", rank_,
-                     describe(op).c_str(), iteration, fault.text.c_str());
-        std::fflush(stderr);
-        std::_Exit(kExitRunFailed);  // no MPI_Finalize: the launcher sees a rank die
-      }
-      if (fault.action == FaultAction::Hang) {
-        phase_ = kComputing;
-        while (true) std::this_thread::sleep_for(std::chrono::seconds(1));  // the watchdog ends it
-      }
+      if (!fault_hits(fault, rank_, op) || fault.action == FaultAction::Slow) continue;
+      phase_ = kComputing;
+      trigger_fault(fault, rank_, "at " + describe(op) + " in iteration " + std::to_string(iteration));
     }
     phase_ = kComputing;
     backend_.compute(op, target_us_[i]);

@@ -35,7 +35,8 @@ class Executor {
   const RankPlan& plan() const { return plan_; }
   const std::vector<Op>& ops() const { return ops_; }
 
-  // Calls backend.prepare(plan()); once, before the first iteration.
+  // Calls backend.prepare(plan()); once, before the first iteration. An
+  // injected setup fault of this rank hangs or crashes here first.
   void prepare();
   RankIterationRecord run_iteration(int iteration);
 

@@ -34,7 +34,7 @@ bool parse_int(const std::string& s, int& out) {
 FaultSpec parse_fault_spec(const std::string& text, const Schedule& schedule) {
   const std::string where = "--inject-fault: '" + text + "': ";
   const std::vector<std::string> parts = split(text, ':');
-  PPB_REQUIRE_INPUT(parts.size() == 3, where, "expected RANK:OP:ACTION (e.g. 1:F3@s1:hang, 2:*:slow=2)");
+  PPB_REQUIRE_INPUT(parts.size() == 3, where, "expected RANK:OP:ACTION (e.g. 1:F3@s1:hang, 2:*:slow=2, 1:setup:hang)");
   FaultSpec f;
   f.text = text;
   PPB_REQUIRE_INPUT(parse_int(parts[0], f.rank) && f.rank < schedule.num_ranks, where, "rank must be 0..",
@@ -61,8 +61,13 @@ FaultSpec parse_fault_spec(const std::string& text, const Schedule& schedule) {
     f.every_op = true;
     return f;
   }
+  if (op == "setup") {
+    PPB_REQUIRE_INPUT(f.action != FaultAction::Slow, where, "setup takes hang or crash, not slow=X");
+    f.at_setup = true;
+    return f;
+  }
   PPB_REQUIRE_INPUT(op.size() >= 2 && (op[0] == 'F' || op[0] == 'B' || op[0] == 'W'), where,
-                    "OP must be like F3@s1, F3 or *");
+                    "OP must be like F3@s1, F3, * or setup");
   f.op.kind = op[0] == 'F' ? OpKind::F : op[0] == 'B' ? OpKind::B : OpKind::W;
   const auto at = op.find("@s");
   const std::string microbatch = op.substr(1, at == std::string::npos ? std::string::npos : at - 1);
@@ -77,7 +82,7 @@ FaultSpec parse_fault_spec(const std::string& text, const Schedule& schedule) {
                       " stages: name one as ", op, "@s<stage>");
     f.op.stage = stages[0];
   } else {
-    PPB_REQUIRE_INPUT(parse_int(op.substr(at + 2), f.op.stage), where, "OP must be like F3@s1, F3 or *");
+    PPB_REQUIRE_INPUT(parse_int(op.substr(at + 2), f.op.stage), where, "OP must be like F3@s1, F3, * or setup");
     PPB_REQUIRE_INPUT(f.op.stage < schedule.num_stages() && schedule.rank_of(f.op.stage) == f.rank, where, "stage ",
                       f.op.stage, " is not on rank ", f.rank);
   }
@@ -87,8 +92,15 @@ FaultSpec parse_fault_spec(const std::string& text, const Schedule& schedule) {
 }
 
 bool fault_hits(const FaultSpec& fault, int rank, const Op& op) {
-  if (fault.rank != rank) return false;
+  if (fault.rank != rank || fault.at_setup) return false;
   return fault.every_op || fault.op == op;
+}
+
+const FaultSpec* setup_fault(const std::vector<FaultSpec>& faults, int rank) {
+  for (const FaultSpec& f : faults) {
+    if (f.at_setup && f.rank == rank) return &f;
+  }
+  return nullptr;
 }
 
 double slow_factor(const std::vector<FaultSpec>& faults, int rank, const Op& op) {

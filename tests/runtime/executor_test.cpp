@@ -119,6 +119,17 @@ TEST(Executor, DescribesWhereItIsWaiting) {
   EXPECT_EQ(ex.current_iteration(), 3);
 }
 
+TEST(ExecutorDeathTest, SetupCrashExitsWith3NamingRankBeforeTheBackendIsPrepared) {
+  const Schedule s = make_1f1b(2, 2);
+  RecordingBackend backend;
+  Executor ex(s, 1, costs_for(s), 0, backend, {parse_fault_spec("1:setup:crash", s)});
+  EXPECT_EXIT(ex.prepare(), testing::ExitedWithCode(3), "rank 1 crashed in set-up \\(injected fault 1:setup:crash\\)");
+  // Another rank's set-up fault does not touch this rank.
+  Executor other(s, 0, costs_for(s), 0, backend, {parse_fault_spec("1:setup:crash", s)});
+  other.prepare();
+  EXPECT_EQ(backend.calls, (std::vector<std::string>{"prepare 2"}));
+}
+
 // An in-memory transport shared by the ranks' threads: a send marks the data
 // present; a wait blocks until it is. Time is logical: an op's start is the
 // later of the rank's clock and its inputs' arrival, as in the simulator.

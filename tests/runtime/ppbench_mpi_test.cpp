@@ -93,6 +93,32 @@ TEST(PpbenchFaults, HangTimesOutWithExit3NamingRankAndOp) {
   EXPECT_FALSE(file_exists(dir.file("run")));
 }
 
+TEST(PpbenchFaults, HangInSetUpIsStoppedBySetupTimeoutNamingEveryRanksStep) {
+  TempDir dir;
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult r = run_command(mpirun(2) +
+                                      " --schedule 1f1b --inject-fault 1:setup:hang --setup-timeout 2 --out " +
+                                      dir.file("run"));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_LT(seconds, 2 + 8.0);
+  EXPECT_NE(r.err.find("ppbench: rank 1 timed out in set-up, preparing the backend"), std::string::npos) << r.err;
+  // Rank 0 got through its own set-up and waits for rank 1 in the collective after it.
+  EXPECT_NE(r.err.find("ppbench: rank 0 timed out in set-up, waiting for the other ranks to finish set-up"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(file_exists(dir.file("run")));
+}
+
+TEST(PpbenchFaults, CrashInSetUpStopsTheJobWithExit3) {
+  TempDir dir;
+  const CommandResult r = run_command(mpirun(2) + " --schedule gpipe --inject-fault 0:setup:crash --out " +
+                                      dir.file("run"));
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("ppbench: rank 0 crashed in set-up (injected fault 0:setup:crash)"), std::string::npos) << r.err;
+  EXPECT_FALSE(file_exists(dir.file("run")));
+}
+
 TEST(PpbenchFaults, CrashStopsTheJobWithExit3NamingRankAndOp) {
   TempDir dir;
   const CommandResult r = run_command(mpirun(4) + " --schedule gpipe --inject-fault 2:F1@s2:crash --timeout 20 --out " +
@@ -128,7 +154,7 @@ TEST(PpbenchInput, BadFlagsExit2AndWriteNothing) {
   TempDir dir;
   for (const std::string& flags :
        {std::string("--warmup -1"), std::string("--schedule nope"), std::string("--inject-fault 9:F1:hang"),
-        std::string("--iters 0"), std::string("--frobnicate")}) {
+        std::string("--setup-timeout 0"), std::string("--iters 0"), std::string("--frobnicate")}) {
     const CommandResult r = run_command("cd " + dir.path() + " && " + mpirun(2) + " " + flags);
     EXPECT_EQ(r.exit_code, 2) << flags << ": " << r.err;
     EXPECT_NE(r.err.find("ppbench: error: "), std::string::npos) << flags;

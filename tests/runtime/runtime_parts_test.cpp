@@ -46,6 +46,20 @@ TEST(FaultSpec, ParsesEveryForm) {
   EXPECT_FALSE(fault_hits(slow, 2, Op{OpKind::B, 2, 7}));
 }
 
+TEST(FaultSpec, SetupFaultHitsSetUpOnlyAndOnlyItsRank) {
+  const Schedule s = make_1f1b(4, 8);
+  const std::vector<FaultSpec> faults{parse_fault_spec("2:F1@s2:slow=3", s), parse_fault_spec("1:setup:hang", s)};
+  EXPECT_TRUE(faults[1].at_setup);
+  EXPECT_EQ(faults[1].action, FaultAction::Hang);
+  for (const Op& op : s.ops[1]) EXPECT_FALSE(fault_hits(faults[1], 1, op)) << describe(op);
+  EXPECT_FALSE(fault_hits(faults[1], 1, Op{}));  // the default op (F0@s0) is not "setup" either
+  ASSERT_NE(setup_fault(faults, 1), nullptr);
+  EXPECT_EQ(setup_fault(faults, 1)->text, "1:setup:hang");
+  EXPECT_EQ(setup_fault(faults, 2), nullptr);
+  EXPECT_EQ(parse_fault_spec("0:setup:crash", s).action, FaultAction::Crash);
+  EXPECT_NE(input_error("0:setup:slow=2", s).find("setup takes hang or crash"), std::string::npos);
+}
+
 TEST(FaultSpec, RejectsBadSpecsNamingTheFlag) {
   const Schedule s = make_interleaved(2, 4, 2);
   EXPECT_NE(input_error("0:F1", s).find("expected RANK:OP:ACTION"), std::string::npos);

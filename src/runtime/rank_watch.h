@@ -1,0 +1,67 @@
+// Stops the job when this rank is stuck, in set-up or in an iteration, and says
+// where it was. One per rank for the whole job: set-up (creating and preparing
+// the backend: NCCL communicators, kernel calibration; clock alignment) runs
+// under --setup-timeout, each iteration under --timeout.
+//
+// On expiry, on the watchdog's thread: print one line naming the rank and
+// where it is (with the backend's own account, Backend::describe_stall), wait
+// a grace period so that the other ranks' watchdogs print theirs before any
+// communicator is torn down, call Backend::abort(), then `stop` (MPI_Abort
+// with exit 3 in ppbench). `stop` is not expected to return.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "runtime/backend.h"
+#include "runtime/executor.h"
+#include "runtime/watchdog.h"
+
+namespace ppb {
+
+class RankWatch {
+ public:
+  RankWatch(int rank, std::function<void()> stop,
+            std::chrono::milliseconds grace = std::chrono::milliseconds(1000));
+  ~RankWatch();
+  RankWatch(const RankWatch&) = delete;
+  RankWatch& operator=(const RankWatch&) = delete;
+
+  // Arms for `timeout_s` of set-up; `step` (a string literal) says what this
+  // rank is doing, e.g. "preparing the backend". setup_step() moves on
+  // without re-arming; finish() disarms.
+  void start_setup(double timeout_s, const char* step);
+  void setup_step(const char* step);
+  // Arms for one iteration (the executor says where in it the rank is).
+  void start_iteration(double timeout_s);
+  void finish();
+
+  // What is described and aborted on expiry; both may be null. The caller
+  // detaches (null, null) before either is destroyed.
+  void attach(Backend* backend, const Executor* executor);
+
+  // The line printed on expiry, without "ppbench: " and the newline:
+  // "rank 1 timed out in set-up, preparing the backend (...)" or
+  // "rank 2 timed out in iteration 0 after B0@s2; waiting for F2@s1 from rank 1".
+  std::string describe() const;
+
+ private:
+  std::string describe_locked() const;
+  void expire();
+
+  int rank_;
+  std::function<void()> stop_;
+  std::chrono::milliseconds grace_;
+  mutable std::mutex mutex_;  // held by expire() throughout, so nothing it uses is detached meanwhile
+  bool in_setup_ = false;
+  const char* step_ = "";
+  Backend* backend_ = nullptr;
+  const Executor* executor_ = nullptr;
+  // Last, so that it is destroyed first: its thread calls expire().
+  std::unique_ptr<Watchdog> watchdog_;
+};
+
+}  // namespace ppb
