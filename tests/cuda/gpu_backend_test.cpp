@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "backends/cuda/cuda_backend.h"
@@ -62,7 +64,9 @@ TEST(CudaBackend, OneRankIterationIsTimedOnTheHostClock) {
     const double before = backend->now_us();
     backend->begin_iteration(iteration);
     for (const Op& op : s.ops[0]) backend->compute(op, op.kind == OpKind::F ? 500.0 : 1000.0);
+    EXPECT_EQ(backend->describe_stall(), "");  // still enqueueing: the executor's account holds
     const RankIterationRecord rec = backend->end_iteration();
+    EXPECT_EQ(backend->describe_stall(), "device idle: everything enqueued has completed");
     const double after = backend->now_us();
     ASSERT_EQ(rec.ops.size(), s.ops[0].size());
     double prev_end = before;
@@ -79,6 +83,30 @@ TEST(CudaBackend, OneRankIterationIsTimedOnTheHostClock) {
     // 1F1B with one stage: one activation held at a time.
     EXPECT_EQ(rec.peak_buffer_bytes, std::uint64_t(1) << 20);
   }
+}
+
+// What a stuck rank would print: read from another thread (the watchdog's)
+// while the main thread waits in end_iteration for a long first op.
+TEST(CudaBackend, DescribeStallNamesTheOpTheDeviceIsIn) {
+  SKIP_WITHOUT_GPU();
+  SoloComm comm;
+  auto backend = make_cuda_backend(CudaBackendOptions{}, comm);
+  const Schedule s = generate_schedule("gpipe", 1, 2, 1);  // F0 F1 B0 B1
+  RankPlan plan;
+  plan.schedule = &s;
+  plan.activation_bytes = 4096;
+  backend->prepare(plan);
+  backend->begin_iteration(0);
+  backend->compute(s.ops[0][0], 400000.0);  // 400 ms
+  for (std::size_t i = 1; i < s.ops[0].size(); ++i) backend->compute(s.ops[0][i], 100.0);
+  std::string seen;
+  std::thread watchdog([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    seen = backend->describe_stall();
+  });
+  backend->end_iteration();
+  watchdog.join();
+  EXPECT_EQ(seen, "compute stream in F0@s0");
 }
 
 TEST(Nccl, SendAndReceiveThroughAOneRankCommunicator) {

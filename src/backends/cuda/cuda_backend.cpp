@@ -7,10 +7,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <thread>
 
 #include "backends/cuda/buffer_pool.h"
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/device_progress.h"
 #include "backends/cuda/event_pool.h"
 #include "backends/cuda/nccl_links.h"
 #include "backends/cuda/nvtx_ranges.h"
@@ -78,6 +80,7 @@ class CudaBackend final : public Backend {
     // Nothing may be in flight on buffers we free; after abort() the NCCL
     // kernels are torn down and a synchronise could wait on a dead peer.
     if (!aborted_.load()) CUDA_CHECK_NOTHROW(cudaDeviceSynchronize());
+    shared_links_.store(nullptr);
     links_.reset();
     buffers_.reset();
     events_.reset();
@@ -135,7 +138,8 @@ class CudaBackend final : public Backend {
     tplan_ = plan_transfers(*schedule_);
     CUDA_CHECK(cudaSetDevice(device_));
 
-    links_ = std::make_unique<NcclLinks>(tplan_, rank_, comm_);
+    links_ = std::make_unique<NcclLinks>(tplan_, rank_, comm_, [this](std::string step) { set_step(std::move(step)); });
+    shared_links_.store(links_.get());
     in_links_.assign(tplan_.links.size(), InLink{});
     out_channel_.assign(static_cast<std::size_t>(schedule_->num_ranks), nullptr);
     for (LinkChannel& ch : links_->channels()) {
@@ -153,12 +157,19 @@ class CudaBackend final : public Backend {
     events_ = std::make_unique<EventPool>(per_iteration);
     buffers_ = std::make_unique<BufferPool>(static_cast<std::size_t>(plan.activation_bytes), compute_);
     calibrate_kernel();
+    set_step("probing the GPU timer");
     probe_globaltimer();
+    set_step("");
     prepared_ = true;
   }
 
   void begin_iteration(int iteration) override {
     PPB_ASSERT(prepared_, "begin_iteration before prepare");
+    {
+      // From here the per-iteration lists change: describe_stall() stays off them.
+      std::lock_guard<std::mutex> lock(stall_mutex_);
+      settled_ = false;
+    }
     events_->reset();
     buffers_->reset_iteration();
     ops_.clear();
@@ -238,7 +249,7 @@ class CudaBackend final : public Backend {
     // the link, which is what the replay's per-link cost must carry.
     Sent s{t, producer->end, events_->next()};
     CUDA_CHECK(cudaStreamWaitEvent(ch->stream, producer->end, 0));
-    NCCL_CHECK(ncclSend(buffer, message_bytes(), ncclUint8, 1, ch->comm, ch->stream));
+    links_->send(*ch, buffer, message_bytes(), t.producer);
     CUDA_CHECK(cudaEventRecord(s.end, ch->stream));
     sent_.push_back(s);
     if (t.producer.kind == OpKind::B) {  // the gradient is not needed after its send
@@ -254,6 +265,10 @@ class CudaBackend final : public Backend {
       if (in.channel == nullptr) continue;
       const std::vector<Op>& order = tplan_.links[l].producers;
       while (in.next < order.size()) post_receive(in, order[in.next++]);
+    }
+    {
+      std::lock_guard<std::mutex> lock(stall_mutex_);
+      settled_ = true;  // everything of the iteration is enqueued: the lists stay as they are until begin_iteration
     }
     std::vector<cudaEvent_t> finals{events_->next()};
     CUDA_CHECK(cudaEventRecord(finals[0], compute_));
@@ -288,9 +303,27 @@ class CudaBackend final : public Backend {
   double now_us() const override { return steady_now_us(); }
   double timestamp_bound_us() const override { return max_ref_bound_us_; }
 
+  std::string describe_stall() const noexcept override {
+    try {
+      std::lock_guard<std::mutex> lock(stall_mutex_);
+      if (!prepared_.load()) return step_;
+      const std::string call = shared_links_.load()->call_in_progress();
+      if (!call.empty()) return "the host thread is inside " + call;
+      if (!settled_) return "";  // the host is still enqueueing: the executor's account is the current one
+      return describe_device_progress(device_progress());
+    } catch (...) {
+      return "device state unavailable";
+    }
+  }
+
   void abort() noexcept override {
     aborted_.store(true);
-    if (links_) links_->abort();
+    NcclLinks* links = shared_links_.load();
+    if (links != nullptr && !links->abort(std::chrono::milliseconds(1000))) {
+      std::fprintf(stderr, "ppbench: rank %d: NCCL communicators not aborted: the host thread stayed inside %s\n",
+                   rank_, links->call_in_progress().c_str());
+      std::fflush(stderr);
+    }
   }
 
  private:
@@ -327,7 +360,7 @@ class CudaBackend final : public Backend {
     }
     r.buffer = buffers_->acquire(in.channel->stream, true);
     r.done = events_->next();
-    NCCL_CHECK(ncclRecv(r.buffer, message_bytes(), ncclUint8, 0, in.channel->comm, in.channel->stream));
+    links_->receive(*in.channel, r.buffer, message_bytes(), producer);
     CUDA_CHECK(cudaEventRecord(r.done, in.channel->stream));
     recv_slot_[index_(producer)] = static_cast<int>(received_.size());
     received_.push_back(r);
@@ -360,6 +393,28 @@ class CudaBackend final : public Backend {
     }
   }
 
+  void set_step(std::string step) {
+    std::lock_guard<std::mutex> lock(stall_mutex_);
+    step_ = std::move(step);
+  }
+
+  // Called by describe_stall() on the watchdog thread, with the lists
+  // settled. Event queries are thread-safe; the device is set for this thread.
+  DeviceProgress device_progress() const {
+    CUDA_CHECK(cudaSetDevice(device_));
+    auto done = [](cudaEvent_t e) {
+      if (e == nullptr) return false;
+      const cudaError_t state = cudaEventQuery(e);
+      if (state == cudaErrorNotReady) (void)cudaGetLastError();
+      return state == cudaSuccess;
+    };
+    DeviceProgress p;
+    for (const Pending& o : ops_) p.ops.push_back({o.op, done(o.start), done(o.end)});
+    for (const Received& r : received_) p.receives.push_back({r.transfer.producer, r.transfer.src_rank, done(r.done)});
+    for (const Sent& x : sent_) p.sends.push_back({x.transfer.producer, x.transfer.dst_rank, done(x.end)});
+    return p;
+  }
+
   // Ranks sharing a GPU (launch/one-gpu.sh) calibrate one after the other:
   // calibrated side by side, the compute and memory kernels would be sized
   // under contention. Collective over all ranks (every rank takes the same
@@ -368,12 +423,17 @@ class CudaBackend final : public Backend {
     int devices = 0;
     CUDA_CHECK(cudaGetDeviceCount(&devices));
     if (!comm_.any(comm_.local_size() > devices)) {
+      set_step("calibrating the stage kernel");
       kernel_->calibrate(compute_);
       return;
     }
     const long long turns = comm_.max(comm_.local_size());
     for (long long turn = 0; turn < turns; ++turn) {
-      if (turn == comm_.local_rank()) kernel_->calibrate(compute_);
+      if (turn == comm_.local_rank()) {
+        set_step("calibrating the stage kernel (its turn on the shared GPU)");
+        kernel_->calibrate(compute_);
+      }
+      set_step("waiting for the other ranks on this GPU to calibrate in turn");
       comm_.barrier();
     }
   }
@@ -420,6 +480,7 @@ class CudaBackend final : public Backend {
   cudaEvent_t ref_ = nullptr;
   std::unique_ptr<StageKernel> kernel_;
   std::unique_ptr<NcclLinks> links_;
+  std::atomic<NcclLinks*> shared_links_{nullptr};  // links_ for the watchdog thread, once complete
   std::unique_ptr<EventPool> events_;
   std::unique_ptr<BufferPool> buffers_;
 
@@ -430,8 +491,13 @@ class CudaBackend final : public Backend {
   std::vector<InLink> in_links_;            // by link index
   std::vector<LinkChannel*> out_channel_;   // by destination rank
   std::vector<Transfer> incoming_;          // by producer op index
-  bool prepared_ = false;
+  std::atomic<bool> prepared_{false};
   std::atomic<bool> aborted_{false};
+
+  // What describe_stall() reads from the watchdog thread.
+  mutable std::mutex stall_mutex_;
+  std::string step_;      // set-up step; "" once prepared
+  bool settled_ = false;  // the iteration is fully enqueued
 
   // Per iteration.
   double host_ref_us_ = 0;
