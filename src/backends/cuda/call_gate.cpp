@@ -1,5 +1,7 @@
 #include "backends/cuda/call_gate.h"
 
+#include <thread>
+
 namespace ppb::cuda {
 
 CallGate::Scope::~Scope() {
@@ -12,6 +14,7 @@ CallGate::Scope::~Scope() {
 }
 
 CallGate::Scope CallGate::enter(std::string what) {
+  while (exclusive_waiting_.load() > 0) std::this_thread::yield();
   gate_.lock();
   std::lock_guard<std::mutex> lock(holder_mutex_);
   holder_ = std::move(what);
@@ -19,6 +22,11 @@ CallGate::Scope CallGate::enter(std::string what) {
 }
 
 bool CallGate::run_exclusive(std::chrono::milliseconds grace, const std::function<void()>& fn) {
+  struct Waiting {
+    std::atomic<int>& count;
+    explicit Waiting(std::atomic<int>& c) : count(c) { ++count; }
+    ~Waiting() { --count; }
+  } waiting(exclusive_waiting_);
   std::unique_lock<std::timed_mutex> lock(gate_, std::defer_lock);
   if (!lock.try_lock_for(grace)) return false;
   fn();

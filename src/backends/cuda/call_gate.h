@@ -12,6 +12,7 @@
 // Plain C++ so that it is tested without a GPU.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -35,8 +36,10 @@ class CallGate {
     CallGate* gate_;
   };
 
-  // Blocks while another thread holds the gate. `what` names the call, e.g.
-  // "ncclSend of F3@s1 to rank 2".
+  // Blocks while another thread holds the gate or waits for it in
+  // run_exclusive (the abort goes first: a mutex is not fair, and the main
+  // thread calling again right away could keep it out). `what` names the
+  // call, e.g. "ncclSend of F3@s1 to rank 2".
   Scope enter(std::string what);
   // From another thread: runs `fn` holding the gate if it can be had within
   // `grace` and returns true; otherwise returns false without running it.
@@ -46,6 +49,7 @@ class CallGate {
 
  private:
   std::timed_mutex gate_;
+  std::atomic<int> exclusive_waiting_{0};
   mutable std::mutex holder_mutex_;  // holder_ only: never waits on the gate
   std::string holder_;
 };
