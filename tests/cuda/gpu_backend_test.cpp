@@ -83,6 +83,11 @@ TEST(CudaBackend, OneRankIterationIsTimedOnTheHostClock) {
     // 1F1B with one stage: one activation held at a time.
     EXPECT_EQ(rec.peak_buffer_bytes, std::uint64_t(1) << 20);
   }
+  // One buffer per forward, all allocated in prepare.
+  const nlohmann::json after = backend->context();
+  EXPECT_EQ(after["buffer_pool_buffers_per_iteration"], 4);
+  EXPECT_EQ(after["buffer_pool_reserved_buffers"], 4);
+  EXPECT_EQ(after["buffer_pool_growths"], 0);
 }
 
 // What a stuck rank would print: read from another thread (the watchdog's)

@@ -36,6 +36,10 @@ TEST_P(GpuPpbench, CompletesWithMessagesLargerThanNcclBuffers) {
   const nlohmann::json predicted = nlohmann::json::parse(read_text(out + "/predicted.json"));
   EXPECT_EQ(measured["context"]["backend"], "cuda");
   EXPECT_EQ(measured["context"]["run_label"], "functional");
+  // Rank 0's pool was sized in prepare: nothing allocated inside an iteration.
+  const nlohmann::json& details = measured["context"]["backend_details"];
+  EXPECT_EQ(details["buffer_pool_reserved_buffers"], details["buffer_pool_buffers_per_iteration"]) << details;
+  EXPECT_EQ(details["buffer_pool_growths"], 0) << details;
   for (const auto& iteration : measured["iterations"]) {
     // Every op and every transfer of the schedule was timed, each op after it
     // started and each transfer arriving after it was sent.

@@ -151,5 +151,18 @@ TEST(TransferPlan, SingleRankHasNoLinks) {
   EXPECT_TRUE(run_p2p_model(s, P2pDesign::kPerLinkSenderOrder).complete);
 }
 
+TEST(TransferPlan, BuffersPerIterationCountForwardsSentGradientsAndReceives) {
+  const Schedule s = generated("1f1b", 4, 8);
+  const TransferPlan plan = plan_transfers(s);
+  EXPECT_EQ(buffers_per_iteration(s, plan, 0), 8u + 0 + 8);       // F outputs; stage 0 sends no gradient; B from rank 1
+  EXPECT_EQ(buffers_per_iteration(s, plan, 1), 8u + 8 + 8 + 8);   // F, gradients, F from rank 0, B from rank 2
+  EXPECT_EQ(buffers_per_iteration(s, plan, 3), 8u + 8 + 8 + 0);   // last stage: no B comes in
+  // Interleaved, 2 ranks x 2 chunks: rank 0 holds stages 0 and 2; stage 2 sends gradients to rank 1.
+  const Schedule v = generated("interleaved", 2, 4);
+  const TransferPlan vplan = plan_transfers(v);
+  EXPECT_EQ(buffers_per_iteration(v, vplan, 0), 8u + 4 + 12);  // receives: F of s1, B of s1, B of s3
+  EXPECT_EQ(buffers_per_iteration(generated("gpipe", 1, 4), plan_transfers(generated("gpipe", 1, 4)), 0), 4u);
+}
+
 }  // namespace
 }  // namespace ppb

@@ -13,6 +13,15 @@ BufferPool::~BufferPool() {
   for (void* p : all_) CUDA_CHECK_NOTHROW(cudaFree(p));
 }
 
+void BufferPool::reserve(std::size_t count) {
+  while (all_.size() < count) {
+    void* p = nullptr;
+    CUDA_CHECK(cudaMalloc(&p, buffer_bytes_));
+    all_.push_back(p);
+    free_.push_back(Free{p, nullptr, nullptr});
+  }
+}
+
 void* BufferPool::acquire(cudaStream_t stream, bool for_receive) {
   auto take = [&](std::size_t i) {
     void* p = free_[i].ptr;
@@ -42,6 +51,7 @@ void* BufferPool::acquire(cudaStream_t stream, bool for_receive) {
   void* p = nullptr;
   CUDA_CHECK(cudaMalloc(&p, buffer_bytes_));
   all_.push_back(p);
+  ++growths_;
   peak_ = std::max(peak_, ++held_);
   return p;
 }

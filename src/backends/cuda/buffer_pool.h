@@ -13,7 +13,9 @@
 // (3) by a receive, with a stream wait on the release event, when it was
 // released on the compute stream (the releasing op precedes, in the rank's
 // list, every op that the receive could be waited on by). Otherwise the pool
-// grows; after a warm-up iteration it rarely does.
+// grows. reserve() allocates up front; with one buffer per acquisition of an
+// iteration (buffers_per_iteration) only rule (1) and fresh buffers are ever
+// used: no stream wait is added and nothing is allocated after prepare.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -33,6 +35,9 @@ class BufferPool {
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
+  // Allocates buffers until the pool holds `count` (at prepare: cudaMalloc
+  // synchronises the device, so not inside an iteration).
+  void reserve(std::size_t count);
   // A buffer for work about to be enqueued on `stream`; `for_receive` allows
   // rule (3) above.
   void* acquire(cudaStream_t stream, bool for_receive);
@@ -44,6 +49,8 @@ class BufferPool {
   std::uint64_t held_bytes() const { return held_ * message_bytes_; }
   std::uint64_t peak_bytes() const { return peak_ * message_bytes_; }
   std::uint64_t allocated_bytes() const { return all_.size() * buffer_bytes_; }
+  // cudaMalloc calls made by acquire() (the pool grew inside an iteration).
+  std::uint64_t growth_count() const { return growths_; }
 
  private:
   struct Free {
@@ -58,6 +65,7 @@ class BufferPool {
   std::vector<Free> free_;
   std::uint64_t held_ = 0;
   std::uint64_t peak_ = 0;
+  std::uint64_t growths_ = 0;
 };
 
 }  // namespace ppb::cuda

@@ -125,7 +125,12 @@ class CudaBackend final : public Backend {
           {"globaltimer_minus_host_us", globaltimer_offsets_us_},
           {"globaltimer_probe_bound_us", globaltimer_bound_us_}}},
     };
-    if (buffers_) c["buffer_pool_allocated_bytes"] = buffers_->allocated_bytes();
+    if (buffers_) {
+      c["buffer_pool_allocated_bytes"] = buffers_->allocated_bytes();
+      c["buffer_pool_buffers_per_iteration"] = buffers_per_iteration_;
+      c["buffer_pool_reserved_buffers"] = reserved_buffers_;
+      c["buffer_pool_growths"] = buffers_->growth_count();
+    }
     if (const char* queues = std::getenv("CUDA_DEVICE_MAX_CONNECTIONS")) c["cuda_device_max_connections"] = queues;
     return c;
   }
@@ -156,6 +161,7 @@ class CudaBackend final : public Backend {
                                       3 * plan.receives.size() + 2 * plan.sends.size() + links_->channels().size() + 4;
     events_ = std::make_unique<EventPool>(per_iteration);
     buffers_ = std::make_unique<BufferPool>(static_cast<std::size_t>(plan.activation_bytes), compute_);
+    reserve_buffers();
     calibrate_kernel();
     set_step("probing the GPU timer");
     probe_globaltimer();
@@ -393,6 +399,20 @@ class CudaBackend final : public Backend {
     }
   }
 
+  // One buffer per acquisition of an iteration, so that no buffer is reused
+  // (no stream wait added, no cudaMalloc inside an iteration), as long as
+  // that fits in a quarter of the free device memory; otherwise as many as
+  // fit, and the pool's reuse rules and growth do the rest.
+  void reserve_buffers() {
+    set_step("allocating activation buffers");
+    buffers_per_iteration_ = buffers_per_iteration(*schedule_, tplan_, rank_);
+    std::size_t free_bytes = 0, total_bytes = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    const std::size_t fit = free_bytes / 4 / buffers_->buffer_bytes();
+    reserved_buffers_ = std::min(buffers_per_iteration_, fit);
+    buffers_->reserve(reserved_buffers_);
+  }
+
   void set_step(std::string step) {
     std::lock_guard<std::mutex> lock(stall_mutex_);
     step_ = std::move(step);
@@ -483,6 +503,8 @@ class CudaBackend final : public Backend {
   std::atomic<NcclLinks*> shared_links_{nullptr};  // links_ for the watchdog thread, once complete
   std::unique_ptr<EventPool> events_;
   std::unique_ptr<BufferPool> buffers_;
+  std::size_t buffers_per_iteration_ = 0;
+  std::size_t reserved_buffers_ = 0;
 
   RankPlan plan_;
   const Schedule* schedule_ = nullptr;

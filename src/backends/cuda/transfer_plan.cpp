@@ -59,6 +59,18 @@ TransferPlan plan_transfers(const Schedule& schedule) {
   return plan;
 }
 
+std::size_t buffers_per_iteration(const Schedule& schedule, const TransferPlan& plan, int rank) {
+  std::size_t count = 0;
+  for (const Op& op : schedule.ops[static_cast<std::size_t>(rank)]) {
+    if (op.kind == OpKind::F) ++count;
+    if (op.kind == OpKind::B && remote_consumer_rank(schedule, op) >= 0) ++count;
+  }
+  for (const LinkPlan& link : plan.links) {
+    if (link.dst_rank == rank) count += link.producers.size();
+  }
+  return count;
+}
+
 std::vector<Op> consumption_order(const Schedule& schedule, int rank, int src_rank) {
   std::vector<Op> out;
   for (const Op& op : schedule.ops[static_cast<std::size_t>(rank)]) {

@@ -10,6 +10,7 @@
 // send of a link therefore always meets the k-th receive.
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 #include "core/schedule.h"
@@ -42,6 +43,12 @@ int remote_producer_of(const Schedule& schedule, const Op& consumer, Op* produce
 // Per link, the sender's send order. Requires a schedule whose ops are in
 // range (validate()).
 TransferPlan plan_transfers(const Schedule& schedule);
+
+// How many activation/gradient buffers `rank` acquires in one iteration on
+// the CUDA backend: one per forward output, per gradient sent to another rank
+// and per receive (every producer on a link into `rank`). With that many
+// buffers no buffer is reused within an iteration (docs/gpu.md, Buffers).
+std::size_t buffers_per_iteration(const Schedule& schedule, const TransferPlan& plan, int rank);
 
 // The producers `rank` receives from `src_rank`, in the order the rank
 // consumes them (its op-list order): what a receiver would post if it ignored
