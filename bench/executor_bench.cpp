@@ -4,11 +4,11 @@
 // bookkeeping ppbench adds to every op on top of the backend (docs/runtime.md
 // gives the end-to-end harness overhead of real runs).
 //
-// From M = 1024 the per-op figure rises from ~175 ns to ~420 ns on the
-// reference VM: the iteration's record buffers pass glibc's mmap threshold, so
-// each iteration maps fresh pages and faults them in while the ops run
-// (MALLOC_MMAP_THRESHOLD_=1000000000 brings it back to ~175 ns). Backends hand
-// their record over by value each iteration, so real runs pay this too.
+// Backends reuse their record from iteration to iteration (Backend::
+// end_iteration returns a reference). When they handed it over by value, the
+// per-op figure rose from ~175 ns to ~420 ns from M = 1024 on the reference
+// VM: the record buffers passed glibc's mmap threshold, so every iteration
+// mapped fresh pages and faulted them in while the ops ran.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -26,12 +26,9 @@ class TimestampOnlyBackend final : public ppb::Backend {
   nlohmann::json context() const override { return {}; }
   void prepare(const ppb::RankPlan& plan) override { plan_ = plan; }
   void begin_iteration(int) override {
-    // Sized up front, as a backend would keep its record buffers: the cost of
-    // growing vectors here would not be the executor's.
-    record_ = {};
-    record_.ops.reserve(plan_.schedule->ops[static_cast<std::size_t>(plan_.rank)].size());
-    record_.received.reserve(plan_.receives.size());
-    record_.sent.reserve(plan_.sends.size());
+    // The record is reused as the real backends reuse theirs: after the first
+    // iteration nothing is allocated.
+    ppb::clear_record(record_);
   }
   void wait_input(const ppb::Transfer& t) override {
     record_.received.push_back({t.producer, t.src_rank, t.dst_rank, 0, now_us(), t.bytes});
@@ -43,7 +40,7 @@ class TimestampOnlyBackend final : public ppb::Backend {
   void send_output(const ppb::Transfer& t) override {
     record_.sent.push_back({t.producer, t.src_rank, t.dst_rank, now_us(), 0, t.bytes});
   }
-  ppb::RankIterationRecord end_iteration() override { return std::move(record_); }
+  const ppb::RankIterationRecord& end_iteration() override { return record_; }
   double now_us() const override {
     return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch()).count();
   }
@@ -64,7 +61,7 @@ void BM_ExecutorIteration(benchmark::State& state) {
   executor.prepare();
   int iteration = 0;
   for (auto _ : state) {
-    ppb::RankIterationRecord record = executor.run_iteration(iteration++);
+    const ppb::RankIterationRecord& record = executor.run_iteration(iteration++);
     benchmark::DoNotOptimize(record.ops.data());
   }
   const double ops = static_cast<double>(executor.ops().size());

@@ -146,7 +146,7 @@ MeasuredIterations run_iterations(MpiWorld& world, RankSession& session, const S
     for (int i = 0; i < warmup + iters; ++i) {
       watch.start_iteration(timeout_s);
       world.barrier();
-      const RankIterationRecord record = executor.run_iteration(i);
+      const RankIterationRecord& record = executor.run_iteration(i);
       const std::vector<RankIterationRecord> records = world.gather_records(record);
       watch.finish();
       if (world.rank() == 0 && i >= warmup) {

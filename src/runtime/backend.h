@@ -8,7 +8,9 @@
 //     wait_input(t)    for each cross-rank input t of the op (activation or gradient)
 //     compute(op, us)  the op's work, us = target duration in microseconds
 //     send_output(t)   for each cross-rank consumer t of the op's result
-//   end_iteration() -> every op and transfer of this rank, timestamped
+//   end_iteration() -> every op and transfer of this rank, timestamped (the
+//                      backend's own record, reused from iteration to
+//                      iteration: valid until the next begin_iteration)
 // Calls return as soon as the work is issued: the CPU backend runs compute
 // inline; the CUDA backend enqueues on streams and synchronises once, in
 // end_iteration. Any valid schedule must complete for any message size: a
@@ -55,6 +57,14 @@ struct RankIterationRecord {
   std::uint64_t peak_buffer_bytes = 0;
 };
 
+// Empties a record and keeps its capacity, for backends that reuse theirs.
+inline void clear_record(RankIterationRecord& record) {
+  record.ops.clear();
+  record.received.clear();
+  record.sent.clear();
+  record.peak_buffer_bytes = 0;
+}
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -65,7 +75,9 @@ class Backend {
   virtual void wait_input(const Transfer& transfer) = 0;
   virtual void compute(const Op& op, double target_us) = 0;
   virtual void send_output(const Transfer& transfer) = 0;
-  virtual RankIterationRecord end_iteration() = 0;
+  // Keeps the record's buffers (clear, not free) so that long iterations do
+  // not allocate, or fault in fresh pages, while ops run.
+  virtual const RankIterationRecord& end_iteration() = 0;
   // The backend's clock in microseconds (host clock for both backends; the CUDA
   // backend maps its event times onto it).
   virtual double now_us() const = 0;

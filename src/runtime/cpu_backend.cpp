@@ -83,7 +83,7 @@ class CpuBackend final : public Backend {
   }
 
   void begin_iteration(int) override {
-    record_ = RankIterationRecord{};
+    clear_record(record_);
     arrive_us_.assign(plan_.receives.size(), kNaN);
     wait_start_us_.assign(plan_.receives.size(), kNaN);
     const int stages = plan_.schedule->num_stages();
@@ -133,7 +133,7 @@ class CpuBackend final : public Backend {
     record_.sent.push_back(TransferRecord{t.producer, t.src_rank, t.dst_rank, send, kNaN, t.bytes});
   }
 
-  RankIterationRecord end_iteration() override {
+  const RankIterationRecord& end_iteration() override {
     progress();
     while (outstanding_ > 0) {
       ::sched_yield();
@@ -145,7 +145,7 @@ class CpuBackend final : public Backend {
       x.wait_start_us = wait_start_us_[i];
       record_.received.push_back(x);
     }
-    return std::move(record_);
+    return record_;
   }
 
   double now_us() const override { return steady_now_us(); }

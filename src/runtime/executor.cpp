@@ -87,7 +87,7 @@ void Executor::prepare() {
   backend_.prepare(plan_);
 }
 
-RankIterationRecord Executor::run_iteration(int iteration) {
+const RankIterationRecord& Executor::run_iteration(int iteration) {
   completed_ = -1;
   position_ = -1;
   phase_ = kIdle;
@@ -113,7 +113,7 @@ RankIterationRecord Executor::run_iteration(int iteration) {
     completed_ = static_cast<int>(i);
   }
   phase_ = kEnding;
-  RankIterationRecord record = backend_.end_iteration();
+  const RankIterationRecord& record = backend_.end_iteration();
   phase_ = kIdle;
   return record;
 }

@@ -38,7 +38,8 @@ class Executor {
   // Calls backend.prepare(plan()); once, before the first iteration. An
   // injected setup fault of this rank hangs or crashes here first.
   void prepare();
-  RankIterationRecord run_iteration(int iteration);
+  // The backend's record of the iteration: valid until the next run_iteration.
+  const RankIterationRecord& run_iteration(int iteration);
 
   // Safe to call from another thread (the watchdog) while run_iteration runs:
   // "after F5@s2; waiting for B5@s3 from rank 3", "after F5@s2; in F6@s2", ...

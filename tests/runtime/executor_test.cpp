@@ -29,7 +29,10 @@ class RecordingBackend : public Backend {
   std::string name() const override { return "fake"; }
   nlohmann::json context() const override { return {}; }
   void prepare(const RankPlan& plan) override { calls.push_back("prepare " + std::to_string(plan.sends.size())); }
-  void begin_iteration(int i) override { calls.push_back("begin " + std::to_string(i)); }
+  void begin_iteration(int i) override {
+    calls.push_back("begin " + std::to_string(i));
+    clear_record(record);
+  }
   void wait_input(const Transfer& t) override {
     if (on_wait) on_wait();
     calls.push_back("wait " + describe(t.producer) + " from " + std::to_string(t.src_rank));
@@ -43,9 +46,9 @@ class RecordingBackend : public Backend {
   void send_output(const Transfer& t) override {
     calls.push_back("send " + describe(t.producer) + " to " + std::to_string(t.dst_rank));
   }
-  RankIterationRecord end_iteration() override {
+  const RankIterationRecord& end_iteration() override {
     calls.push_back("end");
-    return std::move(record);
+    return record;
   }
   double now_us() const override { return clock; }
   RankIterationRecord record;
@@ -164,7 +167,7 @@ class ThreadedBackend : public Backend {
     }
     box_.changed.notify_all();
   }
-  RankIterationRecord end_iteration() override { return std::move(record_); }
+  const RankIterationRecord& end_iteration() override { return record_; }
   double now_us() const override { return clock_; }
 
  private:

@@ -28,10 +28,13 @@ class StuckBackend : public Backend {
   void wait_input(const Transfer&) override {}
   void compute(const Op&, double) override {}
   void send_output(const Transfer&) override {}
-  RankIterationRecord end_iteration() override { return {}; }
+  const RankIterationRecord& end_iteration() override { return record_; }
   double now_us() const override { return 0; }
   std::string describe_stall() const noexcept override { return stall; }
   void abort() noexcept override { ++aborts; }
+
+ private:
+  RankIterationRecord record_;
 };
 
 CostModel one_ms(const Schedule& s) {

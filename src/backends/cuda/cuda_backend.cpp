@@ -264,7 +264,7 @@ class CudaBackend final : public Backend {
     }
   }
 
-  RankIterationRecord end_iteration() override {
+  const RankIterationRecord& end_iteration() override {
     // Post any receive the executor did not wait for, so no sender blocks forever.
     for (std::size_t l = 0; l < in_links_.size(); ++l) {
       InLink& in = in_links_[l];
@@ -285,7 +285,8 @@ class CudaBackend final : public Backend {
     wait_for(finals);
     nvtx_.pop();
 
-    RankIterationRecord rec;
+    RankIterationRecord& rec = record_;
+    clear_record(rec);
     for (const Pending& p : ops_) rec.ops.push_back(OpRecord{p.op, time_of(p.start), time_of(p.end)});
     for (const Received& r : received_) {
       const Transfer& t = r.transfer;
@@ -530,6 +531,7 @@ class CudaBackend final : public Backend {
   std::vector<int> recv_slot_;     // by producer op index
   std::vector<void*> stash_;       // by op index: forward activations, gradients to send
   std::vector<void*> consumed_inputs_;
+  RankIterationRecord record_;  // end_iteration's, reused
 
   double globaltimer_bound_us_ = 0;
   std::vector<double> globaltimer_offsets_us_;
