@@ -6,6 +6,7 @@
 // ranks sharing a GPU give functional figures only.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -18,13 +19,20 @@ namespace {
 
 class GpuPpbench : public ::testing::TestWithParam<std::string> {};
 
+// The compiled-in paths are the build machine's; on a GPU machine that got the
+// programs packed (launch/device-env.sh) the environment names them.
+std::string from_env_or(const char* name, const char* built_in) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : built_in;
+}
+
 TEST_P(GpuPpbench, CompletesWithMessagesLargerThanNcclBuffers) {
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
   const std::string schedule = GetParam();
   TempDir dir;
   const std::string out = dir.file("run");
-  std::string cmd = "NCCL_BUFFSIZE=65536 " + std::string(PPB_SOURCE_DIR) + "/launch/one-gpu.sh -np 2 " +
-                    PPB_PPBENCH_PATH + " --backend cuda --schedule " + schedule +
+  std::string cmd = "NCCL_BUFFSIZE=65536 " + from_env_or("PPB_SOURCE_DIR", PPB_SOURCE_DIR) + "/launch/one-gpu.sh -np 2 " +
+                    from_env_or("PPB_PPBENCH", PPB_PPBENCH_PATH) + " --backend cuda --schedule " + schedule +
                     " -b 4 -f 1 --backward-times 1 --activation-bytes 8388608 --warmup 1 --iters 2 --timeout 60"
                     " --out " + out;
   if (schedule == "zb-h1") cmd += " --weight-times 1";

@@ -72,5 +72,29 @@ TEST(MultiNodeLaunch, DryRunPlacesOneRankPerGpuOnEveryHost) {
   EXPECT_EQ(run_command(kLaunch + "multi-node.sh /nonexistent 8 prog").exit_code, 2);
 }
 
+// device-env.sh in a copy of the layout it expects (launch/ beside .devpack/),
+// with NCCL as the pip wheel ships it: nvidia/nccl/lib/libnccl.so.2 and no
+// __init__.py, so nvidia.nccl is a namespace package whose __file__ is None.
+TEST(DeviceEnv, FindsNcclInTheNamespacePackageAndExportsThePackedPaths) {
+  test::TempDir dir;
+  const std::string root = dir.path();
+  ASSERT_EQ(run_command("mkdir -p " + root + "/launch " + root + "/.devpack/ompi " + root + "/py/nvidia/nccl/lib && cp " +
+                        kLaunch + "device-env.sh " + root + "/launch/ && touch " + root + "/.devpack/ompi/env.sh " +
+                        root + "/py/nvidia/nccl/lib/libnccl.so.2")
+                .exit_code,
+            0);
+  const auto r = run_command("cd " + root + " && PYTHONPATH=" + root +
+                             "/py bash -c 'source launch/device-env.sh >/dev/null && echo \"$LD_LIBRARY_PATH\" && echo "
+                             "\"$PPB_PPBENCH\" && echo \"$OMPI_MCA_btl_vader_single_copy_mechanism\"'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind(root + "/py/nvidia/nccl/lib:", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\n" + root + "/.devpack/ppbench\nnone\n"), std::string::npos) << r.out;
+
+  // Without .devpack: one line and status 2.
+  const auto unpacked = run_command("cd " + root + " && rm -r .devpack && bash -c 'source launch/device-env.sh'");
+  EXPECT_EQ(unpacked.exit_code, 2);
+  EXPECT_NE(unpacked.err.find("run launch/pack-for-device.sh"), std::string::npos) << unpacked.err;
+}
+
 }  // namespace
 }  // namespace ppb
