@@ -53,6 +53,7 @@ class StageKernel {
   double units_per_us_ = 1000.0;  // spin: nanoseconds per microsecond
   double intercept_us_ = 0.0;
   bool calibrated_ = false;
+  int calibration_rounds_ = 0;  // compute/memory: fits taken; 6 when the large point never repeated within 2%
 };
 
 }  // namespace ppb::cuda
