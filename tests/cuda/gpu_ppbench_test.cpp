@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -74,6 +75,22 @@ INSTANTIATE_TEST_SUITE_P(Schedules, GpuPpbench, ::testing::Values("gpipe", "1f1b
                            }
                            return name;
                          });
+
+// Every buffer of an iteration is allocated up front: a plan that cannot fit
+// is refused on every rank before anything runs (exit 2, nothing written).
+TEST(GpuPpbenchInput, ActivationBuffersThatDoNotFitTheGpuAreBadInputOnEveryRank) {
+  if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
+  TempDir dir;
+  const std::string out = dir.file("run");
+  const CommandResult r =
+      run_command(from_env_or("PPB_SOURCE_DIR", PPB_SOURCE_DIR) + "/launch/one-gpu.sh -np 2 " +
+                  from_env_or("PPB_PPBENCH", PPB_PPBENCH_PATH) +
+                  " --backend cuda --schedule 1f1b -b 8 --activation-bytes 64G --iters 1 --out " + out);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("ppbench: error: --activation-bytes: rank 0 needs "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ppbench: error: --activation-bytes: rank 1 needs "), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
 
 }  // namespace
 }  // namespace ppb::test

@@ -142,6 +142,7 @@ class CudaBackend final : public Backend {
     index_ = OpIndexer{schedule_->num_stages(), schedule_->num_microbatches};
     tplan_ = plan_transfers(*schedule_);
     CUDA_CHECK(cudaSetDevice(device_));
+    check_buffer_memory();
 
     links_ = std::make_unique<NcclLinks>(tplan_, rank_, comm_, [this](std::string step) { set_step(std::move(step)); });
     shared_links_.store(links_.get());
@@ -400,17 +401,36 @@ class CudaBackend final : public Backend {
     }
   }
 
-  // One buffer per acquisition of an iteration, so that no buffer is reused
-  // (no stream wait added, no cudaMalloc inside an iteration), as long as
-  // that fits in a quarter of the free device memory; otherwise as many as
-  // fit, and the pool's reuse rules and growth do the rest.
-  void reserve_buffers() {
-    set_step("allocating activation buffers");
+  // Collective, before anything is allocated for the plan: every rank needs
+  // one buffer per acquisition of an iteration (no reuse: no stream wait
+  // added between receives and compute, no cudaMalloc inside an iteration,
+  // which would synchronise the device under blocked NCCL kernels). A plan
+  // that does not fit in 80% of the free memory, shared by the ranks on the
+  // GPU, is refused on every rank with the numbers.
+  void check_buffer_memory() {
     buffers_per_iteration_ = buffers_per_iteration(*schedule_, tplan_, rank_);
+    const double need = static_cast<double>(buffers_per_iteration_) *
+                        static_cast<double>(std::max<std::uint64_t>(plan_.activation_bytes, 16));
     std::size_t free_bytes = 0, total_bytes = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-    const std::size_t fit = free_bytes / 4 / buffers_->buffer_bytes();
-    reserved_buffers_ = std::min(buffers_per_iteration_, fit);
+    int devices = 1;
+    CUDA_CHECK(cudaGetDeviceCount(&devices));
+    const int sharing = std::max(1, (comm_.local_size() + devices - 1) / devices);
+    const double budget = 0.8 * static_cast<double>(free_bytes) / sharing;
+    const bool too_big = need > budget;
+    if (comm_.any(too_big)) {
+      auto mib = [](double bytes) { return std::to_string(static_cast<long long>(std::ceil(bytes / (1 << 20)))); };
+      if (!too_big) PPB_THROW(InputError, "--activation-bytes: another rank's activation buffers do not fit its GPU");
+      PPB_THROW(InputError, "--activation-bytes: rank ", rank_, " needs ", buffers_per_iteration_, " buffers of ",
+                plan_.activation_bytes, " B (", mib(need), " MiB) per iteration, more than its share of free GPU memory (",
+                mib(budget), " MiB: 80% of ", mib(static_cast<double>(free_bytes)), " MiB free, ", sharing,
+                " rank(s) on the GPU); lower --activation-bytes or --num-batches");
+    }
+  }
+
+  void reserve_buffers() {
+    set_step("allocating activation buffers");
+    reserved_buffers_ = buffers_per_iteration_;
     buffers_->reserve(reserved_buffers_);
   }
 
