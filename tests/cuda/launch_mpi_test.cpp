@@ -2,6 +2,7 @@
 // with its own NCCL host id and the shared socket-transport settings.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "support/run_command.h"
@@ -18,6 +19,31 @@ TEST(OneGpuLaunchUnderMpirun, EachRankSeesItsOwnHostId) {
   EXPECT_NE(r.out.find("0 ppb-one-gpu-rank-0 Socket lo functional\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("1 ppb-one-gpu-rank-1 Socket lo functional\n"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("functional figures, not performance"), std::string::npos) << r.err;
+}
+
+// launch/device-run.sh --local: the whole device session's flow (four
+// schedules, calibrate, a calibrated run, the kept files, the error table) on
+// the CPU backend, so that a lent GPU's time is not spent finding script bugs.
+TEST(DeviceRun, LocalCheckRunsEveryStepAndKeepsWhatResultsNeeds) {
+  if (test::run_command("command -v mpirun").exit_code != 0) GTEST_SKIP() << "mpirun not found";
+  test::TempDir dir;
+  const auto r = test::run_command("PPB_PPBENCH=" + std::string(PPB_PPBENCH_PATH) + " " +
+                                   std::string(PPB_SOURCE_DIR) + "/launch/device-run.sh " + dir.path() + " --local");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string results = dir.path() + "/results/local-cpu/";
+  const std::string commands = test::read_text(results + "commands.txt");
+  EXPECT_EQ(test::count_lines(commands), 6) << commands;
+  for (const char* run : {"gpipe", "1f1b", "interleaved", "zb-h1", "1f1b-calibrated"}) {
+    EXPECT_NE(commands.find(std::string(run) + " (exit 0): "), std::string::npos) << run << "\n" << commands;
+    for (const char* kept : {"summary.json", "measured.json", "timeline.txt"}) {
+      EXPECT_TRUE(std::filesystem::exists(results + run + "/" + kept)) << run << "/" << kept;
+    }
+    EXPECT_FALSE(std::filesystem::exists(results + run + "/trace.json")) << run;
+    EXPECT_NE(test::read_text(results + "errors.md").find("| " + std::string(run) + " | "), std::string::npos) << run;
+  }
+  EXPECT_NE(commands.find("calibrate (exit 0): "), std::string::npos) << commands;
+  EXPECT_TRUE(std::filesystem::exists(results + "calibration.json"));
+  EXPECT_EQ(test::count_lines(test::read_text(results + "errors.md")), 2 + 5);
 }
 
 }  // namespace

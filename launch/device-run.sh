@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Everything issue 5 asks of a lent GPU machine, in one command that fits one
+# device call (10 minutes): the GPU tests, ppbench for gpipe, 1f1b, interleaved
+# and zb-h1 through one-gpu.sh, ppbench calibrate, and 1f1b predicted from
+# that calibration. Writes into OUT_DIR:
+#   device.txt                      nvidia-smi, compute mode, MPS, versions
+#   tests/<test>.xml, .log          each packed gpu_*_test (GoogleTest XML)
+#   results/<gpu>/<run>/            each run's summary.json, measured.json and timeline.txt
+#   results/<gpu>/commands.txt      the exact command of every run, and its exit status
+#   results/<gpu>/calibration.json
+#   results/<gpu>/errors.md         measured / predicted / replay per run, as a table
+#   log.txt                         everything the runs printed
+# Each step has its own time limit and a failed step does not stop the next.
+#
+# usage: launch/device-run.sh OUT_DIR [--local]
+#   on the device, from the checkout's root, after launch/pack-for-device.sh
+#   here and carrying .devpack (it sources launch/device-env.sh itself).
+#   --local  development check on a machine without a GPU: the build tree's
+#            ppbench on the CPU backend, the system mpirun, no tests, tiny runs.
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=${1:-}
+[[ -n $out ]] || { echo "device-run.sh: usage: launch/device-run.sh OUT_DIR [--local]" >&2; exit 2; }
+local_check=0
+[[ ${2:-} == --local ]] && local_check=1
+mkdir -p "$out" || { echo "device-run.sh: $out: cannot create" >&2; exit 2; }
+out=$(cd "$out" && pwd)
+log=$out/log.txt
+: > "$log"
+
+if ((local_check)); then
+  ppbench=${PPB_PPBENCH:-$root/build/src/ppbench}
+  backend=cpu gpu=local-cpu
+  times=(-f 1 --backward-times 2)
+  size=(-b 4 "${times[@]}" --activation-bytes 64K --warmup 1 --iters 2)
+  calibrate_size=(--sizes 4K,64K --reps 3 --warmup 1)
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+else
+  # shellcheck source=launch/device-env.sh
+  source "$root/launch/device-env.sh" >> "$log" 2>&1 || { echo "device-run.sh: device-env.sh failed (see $log)" >&2; exit 2; }
+  ppbench=$PPB_PPBENCH
+  backend=cuda
+  gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr -c 'A-Za-z0-9\n' '-' | sed 's/-*$//')
+  gpu=${gpu:-unknown-gpu}
+  times=(-f 2 --backward-times 4)
+  size=(-b 8 "${times[@]}" --activation-bytes 4M --warmup 2 --iters 5)
+  calibrate_size=(--sizes 64K,1M,4M,16M --reps 10 --warmup 2)
+fi
+results=$out/results/$gpu
+mkdir -p "$results" "$out/tests"
+commands=$results/commands.txt
+: > "$commands"
+
+# step LIMIT_S NAME COMMAND...: runs with a time limit, logs, records the status.
+step() {
+  local limit=$1 name=$2 status
+  shift 2
+  echo "== $name: $*" >> "$log"
+  timeout --kill-after=10 "$limit" "$@" >> "$log" 2>&1
+  status=$?
+  echo "$name (exit $status): $*" >> "$commands"
+  echo "device-run.sh: $name: exit $status"
+  return 0
+}
+
+{
+  echo "date: $(date -u +%FT%TZ)"
+  echo "host: $(hostname)"
+  nvidia-smi -L 2>&1
+  nvidia-smi --query-gpu=name,driver_version,compute_mode,clocks.max.sm,memory.total --format=csv 2>&1
+  echo "mps control: $(command -v nvidia-cuda-mps-control || echo absent)"
+  echo "library path: ${LD_LIBRARY_PATH:-}"
+  echo "mpirun: $(command -v mpirun) $(mpirun --version 2>&1 | head -1)"
+} > "$out/device.txt" 2>&1 || true
+
+if ((!local_check)); then
+  for t in "$root"/.devpack/gpu_*_test; do
+    [[ -x $t ]] || continue
+    name=$(basename "$t")
+    step 240 "$name" "$t" --gtest_output=xml:"$out/tests/$name.xml"
+  done
+fi
+
+launch=("$root/launch/one-gpu.sh" -np 4)
+for schedule in gpipe 1f1b interleaved zb-h1; do
+  extra=()
+  [[ $schedule == zb-h1 ]] && extra=(--weight-times 2)
+  [[ $schedule == zb-h1 && $local_check == 1 ]] && extra=(--weight-times 1)
+  rm -rf "${results:?}/$schedule"
+  step 120 "$schedule" "${launch[@]}" "$ppbench" --backend "$backend" --schedule "$schedule" "${size[@]}" \
+    "${extra[@]}" --timeout 60 --setup-timeout 120 --out "$results/$schedule"
+done
+
+rm -f "$results/calibration.json"
+step 240 calibrate "${launch[@]}" "$ppbench" calibrate --backend "$backend" "${times[@]}" "${calibrate_size[@]}" \
+  --timeout 60 --setup-timeout 120 --out "$results/calibration.json"
+if [[ -f $results/calibration.json ]]; then
+  rm -rf "$results/1f1b-calibrated"
+  step 120 1f1b-calibrated "${launch[@]}" "$ppbench" --backend "$backend" --schedule 1f1b "${size[@]}" \
+    --calibration "$results/calibration.json" --timeout 60 --setup-timeout 120 --out "$results/1f1b-calibrated"
+fi
+
+# What results/ keeps: the summary, the measured timelines and the console timeline.
+for run in "$results"/*/; do
+  [[ -f $run/summary.json ]] || continue
+  find "$run" -maxdepth 1 -type f ! -name summary.json ! -name measured.json ! -name timeline.txt -delete
+done
+# One table for the notes and results/README.md.
+python3 - "$results" > "$results/errors.md" <<'PY' || echo "device-run.sh: errors.md not written (python3)" >&2
+import json, pathlib, sys
+print("| run | measured (median) | predicted | replay | makespan error | replay error | bubble measured | bubble error |")
+print("|---|---|---|---|---|---|---|---|")
+for summary in sorted(pathlib.Path(sys.argv[1]).glob("*/summary.json")):
+    s = json.loads(summary.read_text())
+    m, e = s["measured"], s["error"]
+    print(f"| {summary.parent.name} | {m['makespan']['median'] / 1000:.3f} ms | {s['predicted']['makespan'] / 1000:.3f} ms"
+          f" | {s['replay']['makespan'] / 1000:.3f} ms | {100 * e['makespan_rel']:+.2f}% | {100 * e['replay_makespan_rel']:+.2f}%"
+          f" | {100 * m['bubble_fraction']['median']:.1f}% | {e['bubble_pp']:+.2f} pp |")
+PY
+echo "device-run.sh: wrote $out (commands in $commands, errors in $results/errors.md)"
