@@ -87,7 +87,7 @@ RankSession& RankSession::operator=(RankSession&& other) noexcept {
 RankSession::~RankSession() { detach_watch(); }
 
 void RankSession::detach_watch() noexcept {
-  if (watch != nullptr) watch->attach(nullptr, nullptr);
+  if (watch != nullptr) watch->detach(selected.backend.get());
   watch = nullptr;
 }
 
@@ -144,7 +144,7 @@ MeasuredIterations run_iterations(MpiWorld& world, RankSession& session, const S
   out.peak_buffer_bytes.assign(static_cast<std::size_t>(world.size()), 0);
   try {
     for (int i = 0; i < warmup + iters; ++i) {
-      watch.start_iteration(timeout_s);
+      watch.start_iteration(timeout_s, i);
       world.barrier();
       const RankIterationRecord& record = executor.run_iteration(i);
       const std::vector<RankIterationRecord> records = world.gather_records(record);

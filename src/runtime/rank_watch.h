@@ -6,8 +6,9 @@
 // On expiry, on the watchdog's thread: print one line naming the rank and
 // where it is (with the backend's own account, Backend::describe_stall), wait
 // a grace period so that the other ranks' watchdogs print theirs before any
-// communicator is torn down, call Backend::abort(), then `stop` (MPI_Abort
-// with exit 3 in ppbench). `stop` is not expected to return.
+// communicator is torn down, call Backend::abort() (on a thread of its own,
+// waited for at most `abort_limit`: tearing NCCL down can block), then `stop`
+// (MPI_Abort with exit 3 in ppbench). `stop` is not expected to return.
 #pragma once
 
 #include <chrono>
@@ -25,7 +26,8 @@ namespace ppb {
 class RankWatch {
  public:
   RankWatch(int rank, std::function<void()> stop,
-            std::chrono::milliseconds grace = std::chrono::milliseconds(1000));
+            std::chrono::milliseconds grace = std::chrono::milliseconds(1000),
+            std::chrono::milliseconds abort_limit = std::chrono::milliseconds(3000));
   ~RankWatch();
   RankWatch(const RankWatch&) = delete;
   RankWatch& operator=(const RankWatch&) = delete;
@@ -35,13 +37,15 @@ class RankWatch {
   // without re-arming; finish() disarms.
   void start_setup(double timeout_s, const char* step);
   void setup_step(const char* step);
-  // Arms for one iteration (the executor says where in it the rank is).
-  void start_iteration(double timeout_s);
+  // Arms for iteration `iteration` (the executor says where in it the rank is).
+  void start_iteration(double timeout_s, int iteration);
   void finish();
 
-  // What is described and aborted on expiry; both may be null. The caller
-  // detaches (null, null) before either is destroyed.
+  // What is described and aborted on expiry. The session that attached
+  // detaches before its backend or executor is destroyed; detach() leaves
+  // the watch alone when another backend has been attached since.
   void attach(Backend* backend, const Executor* executor);
+  void detach(const Backend* backend);
 
   // The line printed on expiry, without "ppbench: " and the newline:
   // "rank 1 timed out in set-up, preparing the backend (...)" or
@@ -55,9 +59,11 @@ class RankWatch {
   int rank_;
   std::function<void()> stop_;
   std::chrono::milliseconds grace_;
+  std::chrono::milliseconds abort_limit_;
   mutable std::mutex mutex_;  // held by expire() throughout, so nothing it uses is detached meanwhile
   bool in_setup_ = false;
   const char* step_ = "";
+  int iteration_ = -1;
   Backend* backend_ = nullptr;
   const Executor* executor_ = nullptr;
   // Last, so that it is destroyed first: its thread calls expire().

@@ -39,11 +39,15 @@ TEST(DeviceRun, LocalCheckRunsEveryStepAndKeepsWhatResultsNeeds) {
       EXPECT_TRUE(std::filesystem::exists(results + run + "/" + kept)) << run << "/" << kept;
     }
     EXPECT_FALSE(std::filesystem::exists(results + run + "/trace.json")) << run;
-    EXPECT_NE(test::read_text(results + "errors.md").find("| " + std::string(run) + " | "), std::string::npos) << run;
   }
   EXPECT_NE(commands.find("calibrate (exit 0): "), std::string::npos) << commands;
   EXPECT_TRUE(std::filesystem::exists(results + "calibration.json"));
-  EXPECT_EQ(test::count_lines(test::read_text(results + "errors.md")), 2 + 5);
+  if (test::run_command("command -v python3").exit_code != 0) return;  // the error table needs python3
+  const std::string errors = test::read_text(results + "errors.md");
+  EXPECT_EQ(test::count_lines(errors), 2 + 5) << errors;
+  for (const char* run : {"gpipe", "1f1b", "interleaved", "zb-h1", "1f1b-calibrated"}) {
+    EXPECT_NE(errors.find("| " + std::string(run) + " | "), std::string::npos) << run;
+  }
 }
 
 }  // namespace

@@ -53,7 +53,7 @@ TEST(CallGate, AbortWaitsForACallThatEndsWithinTheGraceAndTheNextCallWaitsForThe
     {
       CallGate::Scope call = gate.enter("ncclSend of F1@s0 to rank 1");
       inside.set_value();
-      std::this_thread::sleep_for(milliseconds(100));
+      while (!gate.exclusive_waiting()) std::this_thread::yield();  // the abort is queued behind this call
       step = 1;
     }
     CallGate::Scope next = gate.enter("ncclSend of F2@s0 to rank 1");

@@ -97,7 +97,7 @@ TEST(PpbenchFaults, HangInSetUpIsStoppedBySetupTimeoutNamingEveryRanksStep) {
   TempDir dir;
   const auto start = std::chrono::steady_clock::now();
   const CommandResult r = run_command(mpirun(2) +
-                                      " --schedule 1f1b --inject-fault 1:setup:hang --setup-timeout 2 --out " +
+                                      " --backend cpu --schedule 1f1b --inject-fault 1:setup:hang --setup-timeout 2 --out " +
                                       dir.file("run"));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(r.exit_code, 3) << r.err;
@@ -112,7 +112,7 @@ TEST(PpbenchFaults, HangInSetUpIsStoppedBySetupTimeoutNamingEveryRanksStep) {
 
 TEST(PpbenchFaults, CrashInSetUpStopsTheJobWithExit3) {
   TempDir dir;
-  const CommandResult r = run_command(mpirun(2) + " --schedule gpipe --inject-fault 0:setup:crash --out " +
+  const CommandResult r = run_command(mpirun(2) + " --backend cpu --schedule gpipe --inject-fault 0:setup:crash --out " +
                                       dir.file("run"));
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("ppbench: rank 0 crashed in set-up (injected fault 0:setup:crash)"), std::string::npos) << r.err;

@@ -60,16 +60,19 @@ TEST(RankWatch, SetUpExpiryNamesRankStepAndBackendStallThenAbortsAndStops) {
     stop.set_value();
   }, std::chrono::milliseconds(10));
   watch.attach(&backend, nullptr);
+  watch.start_setup(60, "creating the backend");
+  watch.setup_step("aligning clocks");
+  EXPECT_EQ(watch.describe(),
+            "rank 2 timed out in set-up, aligning clocks (creating the NCCL communicator of link 0->1)");
   testing::internal::CaptureStderr();
-  watch.start_setup(0.05, "creating the backend");
-  watch.setup_step("preparing the backend");
-  ASSERT_TRUE(stopped_within(stopped, 10));
+  watch.start_setup(0.05, "preparing the backend");
+  ASSERT_TRUE(stopped_within(stopped, 30));
   const std::string err = testing::internal::GetCapturedStderr();
   EXPECT_EQ(err,
             "ppbench: rank 2 timed out in set-up, preparing the backend (creating the NCCL communicator of link "
             "0->1)\n");
   EXPECT_EQ(aborts_at_stop.load(), 1);  // the backend is aborted before the job is stopped
-  watch.attach(nullptr, nullptr);
+  watch.detach(&backend);
 }
 
 TEST(RankWatch, IterationExpiryNamesWhereTheExecutorIsAndWhatTheDeviceWaitsFor) {
@@ -78,37 +81,81 @@ TEST(RankWatch, IterationExpiryNamesWhereTheExecutorIsAndWhatTheDeviceWaitsFor) 
   Executor executor(s, 1, one_ms(s), 0, backend);
   RankWatch watch(1, [] {}, std::chrono::milliseconds(0));
   watch.attach(&backend, &executor);
-  watch.start_iteration(30);
+  watch.start_iteration(60, 4);
+  // Armed for iteration 4 while the executor has not started it: the barrier.
   EXPECT_EQ(watch.describe(),
-            "rank 1 timed out in iteration -1 before its first op; waiting for the other ranks (iteration barrier or "
-            "gather)");
+            "rank 1 timed out in iteration 4 before its first op; waiting for the other ranks (iteration barrier)");
   backend.stall = "receive of F0@s0 from rank 0 not complete";
   executor.run_iteration(4);  // the fake completes at once: the executor is back to idle after its last op
   EXPECT_EQ(watch.describe(),
             "rank 1 timed out in iteration 4 after B1@s1; waiting for the other ranks (iteration barrier or gather); "
             "on the device: receive of F0@s0 from rank 0 not complete");
   watch.finish();
-  watch.attach(nullptr, nullptr);
+  watch.detach(&backend);
+}
+
+TEST(RankWatch, DetachLeavesANewerSessionsBackendAttached) {
+  StuckBackend old_backend, new_backend;
+  new_backend.stall = "new";
+  RankWatch watch(0, [] {}, std::chrono::milliseconds(0));
+  watch.attach(&new_backend, nullptr);
+  watch.start_setup(60, "preparing the backend");
+  watch.detach(&old_backend);  // the old session going away
+  EXPECT_EQ(watch.describe(), "rank 0 timed out in set-up, preparing the backend (new)");
+  watch.detach(&new_backend);
+  EXPECT_EQ(watch.describe(), "rank 0 timed out in set-up, preparing the backend");
+  watch.finish();
 }
 
 TEST(RankWatch, FinishedOrDetachedWatchTouchesNothing) {
   StuckBackend backend;
   std::atomic<int> stops{0};
+  std::promise<void> stop;
+  std::future<void> stopped = stop.get_future();
   {
-    RankWatch watch(0, [&] { ++stops; }, std::chrono::milliseconds(0));
+    RankWatch watch(0, [&] {
+      if (++stops == 1) stop.set_value();
+    }, std::chrono::milliseconds(0));
     watch.attach(&backend, nullptr);
-    watch.start_setup(0.05, "aligning clocks");
+    watch.start_setup(1.0, "aligning clocks");
     watch.finish();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     EXPECT_EQ(stops.load(), 0);
-    watch.attach(nullptr, nullptr);  // the session is gone: expiry must not reach its backend
+    watch.detach(&backend);  // the session is gone: expiry must not reach its backend
     testing::internal::CaptureStderr();
     watch.start_setup(0.05, "aligning clocks");
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    ASSERT_TRUE(stopped_within(stopped, 30));
     EXPECT_EQ(testing::internal::GetCapturedStderr(), "ppbench: rank 0 timed out in set-up, aligning clocks\n");
   }
   EXPECT_EQ(stops.load(), 1);
   EXPECT_EQ(backend.aborts.load(), 0);
+}
+
+// A backend whose abort never returns (NCCL teardown blocked behind a
+// spinning kernel) must not keep the job from being stopped.
+TEST(RankWatch, AHangingAbortDoesNotKeepTheJobFromStopping) {
+  class HangingAbort : public StuckBackend {
+   public:
+    std::shared_ptr<std::promise<void>> release = std::make_shared<std::promise<void>>();
+    std::shared_future<void> released = release->get_future().share();
+    void abort() noexcept override {
+      const std::shared_future<void> until = released;  // a copy: the backend may go once it is released
+      until.wait();
+    }
+  };
+  HangingAbort backend;
+  std::promise<void> stop;
+  std::future<void> stopped = stop.get_future();
+  RankWatch watch(3, [&] { stop.set_value(); }, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
+  watch.attach(&backend, nullptr);
+  testing::internal::CaptureStderr();
+  watch.start_setup(0.05, "preparing the backend");
+  ASSERT_TRUE(stopped_within(stopped, 30));
+  EXPECT_NE(testing::internal::GetCapturedStderr().find("rank 3: backend abort still running after 100 ms; stopping anyway"),
+            std::string::npos);
+  backend.release->set_value();  // let the abort thread end before the backend goes
+  watch.detach(&backend);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
 }  // namespace

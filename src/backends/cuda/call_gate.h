@@ -44,6 +44,8 @@ class CallGate {
   // From another thread: runs `fn` holding the gate if it can be had within
   // `grace` and returns true; otherwise returns false without running it.
   bool run_exclusive(std::chrono::milliseconds grace, const std::function<void()>& fn);
+  // Whether a run_exclusive is waiting for the gate (for tests).
+  bool exclusive_waiting() const { return exclusive_waiting_.load() > 0; }
   // The call holding the gate now; empty when it is free.
   std::string holder() const;
 

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <thread>
 
+#include <unistd.h>
+
 #include "backends/cuda/buffer_pool.h"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_progress.h"
@@ -74,6 +76,7 @@ class CudaBackend final : public Backend {
     std::vector<char> all(sizeof(mine) * static_cast<std::size_t>(comm_.size()));
     comm_.allgather(mine, sizeof(mine), all.data());
     for (int r = 0; r < comm_.size(); ++r) gpus_.emplace_back(all.data() + sizeof(mine) * static_cast<std::size_t>(r));
+    find_ranks_sharing_my_gpu();
   }
 
   ~CudaBackend() override {
@@ -315,10 +318,12 @@ class CudaBackend final : public Backend {
     try {
       std::lock_guard<std::mutex> lock(stall_mutex_);
       if (!prepared_.load()) return step_;
+      // Once settled, the host only polls (its gate holder is then a routine
+      // ncclCommGetAsyncError): the device's progress is the account.
+      if (settled_) return describe_device_progress(device_progress());
       const std::string call = shared_links_.load()->call_in_progress();
       if (!call.empty()) return "the host thread is inside " + call;
-      if (!settled_) return "";  // the host is still enqueueing: the executor's account is the current one
-      return describe_device_progress(device_progress());
+      return "";  // the host is still enqueueing: the executor's account is the current one
     } catch (...) {
       return "device state unavailable";
     }
@@ -401,6 +406,24 @@ class CudaBackend final : public Backend {
     }
   }
 
+  // Which ranks run on this rank's GPU (same host, same PCI bus id): under
+  // Slurm's --gpus-per-task each rank sees one GPU, under one-gpu.sh all see
+  // the same one; the device count alone cannot tell. Collective.
+  void find_ranks_sharing_my_gpu() {
+    char mine[320] = {0};
+    char host[256] = {0};
+    ::gethostname(host, sizeof(host) - 1);
+    std::snprintf(mine, sizeof(mine), "%s|%s", host, facts_.pci_bus_id.c_str());
+    std::vector<char> all(sizeof(mine) * static_cast<std::size_t>(comm_.size()));
+    comm_.allgather(mine, sizeof(mine), all.data());
+    ranks_on_my_gpu_ = 0;
+    for (int r = 0; r < comm_.size(); ++r) {
+      if (std::strncmp(all.data() + sizeof(mine) * static_cast<std::size_t>(r), mine, sizeof(mine)) != 0) continue;
+      if (r == rank_) my_turn_on_gpu_ = ranks_on_my_gpu_;
+      ++ranks_on_my_gpu_;
+    }
+  }
+
   // Collective, before anything is allocated for the plan: every rank needs
   // one buffer per acquisition of an iteration (no reuse: no stream wait
   // added between receives and compute, no cudaMalloc inside an iteration,
@@ -413,11 +436,10 @@ class CudaBackend final : public Backend {
                         static_cast<double>(std::max<std::uint64_t>(plan_.activation_bytes, 16));
     std::size_t free_bytes = 0, total_bytes = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-    int devices = 1;
-    CUDA_CHECK(cudaGetDeviceCount(&devices));
-    const int sharing = std::max(1, (comm_.local_size() + devices - 1) / devices);
+    const int sharing = std::max(1, ranks_on_my_gpu_);
     const double budget = 0.8 * static_cast<double>(free_bytes) / sharing;
     const bool too_big = need > budget;
+    set_step("waiting for the other ranks to check their buffer memory");
     if (comm_.any(too_big)) {
       auto mib = [](double bytes) { return std::to_string(static_cast<long long>(std::ceil(bytes / (1 << 20)))); };
       if (!too_big) PPB_THROW(InputError, "--activation-bytes: another rank's activation buffers do not fit its GPU");
@@ -461,16 +483,15 @@ class CudaBackend final : public Backend {
   // under contention. Collective over all ranks (every rank takes the same
   // number of turns, whatever its host).
   void calibrate_kernel() {
-    int devices = 0;
-    CUDA_CHECK(cudaGetDeviceCount(&devices));
-    if (!comm_.any(comm_.local_size() > devices)) {
+    set_step("waiting for the other ranks before kernel calibration");
+    if (!comm_.any(ranks_on_my_gpu_ > 1)) {
       set_step("calibrating the stage kernel");
       kernel_->calibrate(compute_);
       return;
     }
-    const long long turns = comm_.max(comm_.local_size());
+    const long long turns = comm_.max(ranks_on_my_gpu_);
     for (long long turn = 0; turn < turns; ++turn) {
-      if (turn == comm_.local_rank()) {
+      if (turn == my_turn_on_gpu_) {
         set_step("calibrating the stage kernel (its turn on the shared GPU)");
         kernel_->calibrate(compute_);
       }
@@ -505,6 +526,7 @@ class CudaBackend final : public Backend {
       }
     }
     CUDA_CHECK(cudaFree(d));
+    set_step("waiting for the other ranks' GPU timer probes");
     globaltimer_bound_us_ = best_bound;
     globaltimer_offsets_us_.assign(static_cast<std::size_t>(comm_.size()), 0.0);
     comm_.allgather(&best_offset, sizeof(double), globaltimer_offsets_us_.data());
@@ -516,6 +538,8 @@ class CudaBackend final : public Backend {
   int device_;
   DeviceFacts facts_;
   std::vector<std::string> gpus_;
+  int ranks_on_my_gpu_ = 1;  // this rank included
+  int my_turn_on_gpu_ = 0;   // this rank's place among them, by rank
   NvtxRanges nvtx_;
   cudaStream_t compute_ = nullptr;
   cudaEvent_t ref_ = nullptr;

@@ -50,7 +50,7 @@ class NcclLinks {
   void send(LinkChannel& channel, const void* buffer, std::size_t bytes, const Op& producer);
   void receive(LinkChannel& channel, void* buffer, std::size_t bytes, const Op& producer);
   // Throws RunError naming the link when a communicator reports an
-  // asynchronous error (or was aborted).
+  // asynchronous error; blocks after abort(), as send and receive do.
   void check_async_errors();
 
   // From the watchdog thread: ncclCommAbort on every communicator once no NCCL
