@@ -33,13 +33,9 @@ void* BufferPool::acquire(cudaStream_t stream, bool for_receive) {
     if (free_[i].stream == stream || free_[i].event == nullptr) return take(i);
   }
   for (std::size_t i = 0; i < free_.size(); ++i) {
-    const cudaError_t state = cudaEventQuery(free_[i].event);
+    const cudaError_t state = query_event(free_[i].event);
     if (state == cudaSuccess) return take(i);
-    if (state == cudaErrorNotReady) {
-      (void)cudaGetLastError();  // a state, not a failure: clear the thread's last error
-    } else {
-      CUDA_CHECK(state);
-    }
+    if (state != cudaErrorNotReady) CUDA_CHECK(state);
   }
   if (for_receive) {
     for (std::size_t i = 0; i < free_.size(); ++i) {

@@ -389,9 +389,8 @@ class CudaBackend final : public Backend {
       while (aborted_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       bool all = true;
       for (cudaEvent_t e : events) {
-        const cudaError_t state = cudaEventQuery(e);
+        const cudaError_t state = query_event(e);
         if (state == cudaErrorNotReady) {
-          (void)cudaGetLastError();  // NotReady is a state: do not leave it as the thread's last error
           all = false;
           break;
         }
@@ -465,12 +464,7 @@ class CudaBackend final : public Backend {
   // settled. Event queries are thread-safe; the device is set for this thread.
   DeviceProgress device_progress() const {
     CUDA_CHECK(cudaSetDevice(device_));
-    auto done = [](cudaEvent_t e) {
-      if (e == nullptr) return false;
-      const cudaError_t state = cudaEventQuery(e);
-      if (state == cudaErrorNotReady) (void)cudaGetLastError();
-      return state == cudaSuccess;
-    };
+    auto done = [](cudaEvent_t e) { return e != nullptr && query_event(e) == cudaSuccess; };
     DeviceProgress p;
     for (const Pending& o : ops_) p.ops.push_back({o.op, done(o.start), done(o.end)});
     for (const Received& r : received_) p.receives.push_back({r.transfer.producer, r.transfer.src_rank, done(r.done)});

@@ -42,6 +42,12 @@ void throw_nccl_error(ncclResult_t code, const char* call, const char* file, int
                  detail::where(file, line));
 }
 
+cudaError_t query_event(cudaEvent_t event) noexcept {
+  const cudaError_t state = cudaEventQuery(event);
+  if (state == cudaErrorNotReady) (void)cudaGetLastError();
+  return state;
+}
+
 void print_cuda_error(cudaError_t code, const char* call, const char* file, int line) noexcept {
   try {
     std::fprintf(stderr, "ppbench: CUDA error at %s: %s: %s\n", error_site(file, line).c_str(), call,

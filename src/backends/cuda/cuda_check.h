@@ -22,6 +22,11 @@ std::string error_site(const char* file, int line);
 void print_cuda_error(cudaError_t code, const char* call, const char* file, int line) noexcept;
 void print_nccl_error(ncclResult_t code, const char* call, const char* file, int line) noexcept;
 
+// cudaEventQuery without its side effect: cudaErrorNotReady is a state, not a
+// failure, but the runtime also stores it as the thread's last error, where
+// it would fail the next kernel launch's check. Returns the query's result.
+cudaError_t query_event(cudaEvent_t event) noexcept;
+
 }  // namespace ppb::cuda
 
 #define CUDA_CHECK(call)                                                                    \
