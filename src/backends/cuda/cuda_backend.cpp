@@ -70,13 +70,7 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaStreamCreateWithFlags(&compute_, cudaStreamNonBlocking));
     CUDA_CHECK(cudaEventCreate(&ref_));
     kernel_ = std::make_unique<StageKernel>(options_, facts_.sm_count, facts_.l2_bytes);
-    // Every rank's GPU, for the context block (collective).
-    char mine[128] = {0};
-    std::snprintf(mine, sizeof(mine), "%s (%s)", facts_.name.c_str(), facts_.pci_bus_id.c_str());
-    std::vector<char> all(sizeof(mine) * static_cast<std::size_t>(comm_.size()));
-    comm_.allgather(mine, sizeof(mine), all.data());
-    for (int r = 0; r < comm_.size(); ++r) gpus_.emplace_back(all.data() + sizeof(mine) * static_cast<std::size_t>(r));
-    find_ranks_sharing_my_gpu();
+    gather_gpus();
   }
 
   ~CudaBackend() override {
@@ -405,19 +399,24 @@ class CudaBackend final : public Backend {
     }
   }
 
-  // Which ranks run on this rank's GPU (same host, same PCI bus id): under
-  // Slurm's --gpus-per-task each rank sees one GPU, under one-gpu.sh all see
-  // the same one; the device count alone cannot tell. Collective.
-  void find_ranks_sharing_my_gpu() {
-    char mine[320] = {0};
-    char host[256] = {0};
-    ::gethostname(host, sizeof(host) - 1);
-    std::snprintf(mine, sizeof(mine), "%s|%s", host, facts_.pci_bus_id.c_str());
-    std::vector<char> all(sizeof(mine) * static_cast<std::size_t>(comm_.size()));
-    comm_.allgather(mine, sizeof(mine), all.data());
+  // Collective: every rank's GPU ("name (PCI bus id)") for the context
+  // block, and which ranks run on this rank's GPU (same host, same bus id):
+  // under Slurm's --gpus-per-task each rank sees one GPU, under one-gpu.sh
+  // all see the same one; the device count alone cannot tell.
+  void gather_gpus() {
+    struct RankGpu {
+      char gpu[128];
+      char host[256];
+    } mine{};
+    std::snprintf(mine.gpu, sizeof(mine.gpu), "%s (%s)", facts_.name.c_str(), facts_.pci_bus_id.c_str());
+    ::gethostname(mine.host, sizeof(mine.host) - 1);
+    std::vector<RankGpu> all(static_cast<std::size_t>(comm_.size()));
+    comm_.allgather(&mine, sizeof(mine), all.data());
     ranks_on_my_gpu_ = 0;
     for (int r = 0; r < comm_.size(); ++r) {
-      if (std::strncmp(all.data() + sizeof(mine) * static_cast<std::size_t>(r), mine, sizeof(mine)) != 0) continue;
+      const RankGpu& other = all[static_cast<std::size_t>(r)];
+      gpus_.emplace_back(other.gpu);
+      if (std::strcmp(other.gpu, mine.gpu) != 0 || std::strcmp(other.host, mine.host) != 0) continue;
       if (r == rank_) my_turn_on_gpu_ = ranks_on_my_gpu_;
       ++ranks_on_my_gpu_;
     }
