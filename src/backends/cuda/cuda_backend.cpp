@@ -125,7 +125,9 @@ class CudaBackend final : public Backend {
     if (buffers_) {
       c["buffer_pool_allocated_bytes"] = buffers_->allocated_bytes();
       c["buffer_pool_buffers_per_iteration"] = buffers_per_iteration_;
-      c["buffer_pool_reserved_buffers"] = reserved_buffers_;
+      // Allocated in prepare: every buffer but those acquire() had to add.
+      c["buffer_pool_reserved_buffers"] =
+          buffers_->allocated_bytes() / buffers_->buffer_bytes() - buffers_->growth_count();
       c["buffer_pool_growths"] = buffers_->growth_count();
     }
     if (const char* queues = std::getenv("CUDA_DEVICE_MAX_CONNECTIONS")) c["cuda_device_max_connections"] = queues;
@@ -159,7 +161,8 @@ class CudaBackend final : public Backend {
                                       3 * plan.receives.size() + 2 * plan.sends.size() + links_->channels().size() + 4;
     events_ = std::make_unique<EventPool>(per_iteration);
     buffers_ = std::make_unique<BufferPool>(static_cast<std::size_t>(plan.activation_bytes), compute_);
-    reserve_buffers();
+    set_step("allocating activation buffers");
+    buffers_->reserve(buffers_per_iteration_);
     calibrate_kernel();
     set_step("probing the GPU timer");
     probe_globaltimer();
@@ -448,12 +451,6 @@ class CudaBackend final : public Backend {
     }
   }
 
-  void reserve_buffers() {
-    set_step("allocating activation buffers");
-    reserved_buffers_ = buffers_per_iteration_;
-    buffers_->reserve(reserved_buffers_);
-  }
-
   void set_step(std::string step) {
     std::lock_guard<std::mutex> lock(stall_mutex_);
     step_ = std::move(step);
@@ -542,7 +539,6 @@ class CudaBackend final : public Backend {
   std::unique_ptr<EventPool> events_;
   std::unique_ptr<BufferPool> buffers_;
   std::size_t buffers_per_iteration_ = 0;
-  std::size_t reserved_buffers_ = 0;
 
   RankPlan plan_;
   const Schedule* schedule_ = nullptr;
