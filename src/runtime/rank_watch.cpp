@@ -14,8 +14,6 @@ RankWatch::RankWatch(int rank, std::function<void()> stop, std::chrono::millisec
       abort_limit_(abort_limit),
       watchdog_(std::make_unique<Watchdog>([this] { expire(); })) {}
 
-RankWatch::~RankWatch() { watchdog_.reset(); }
-
 // Arming under the watch's lock: an expiry cannot see the new deadline with
 // the old phase. (The watchdog calls expire() without its own lock held, so
 // this order cannot invert.)

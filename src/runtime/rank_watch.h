@@ -28,7 +28,6 @@ class RankWatch {
   RankWatch(int rank, std::function<void()> stop,
             std::chrono::milliseconds grace = std::chrono::milliseconds(1000),
             std::chrono::milliseconds abort_limit = std::chrono::milliseconds(3000));
-  ~RankWatch();
   RankWatch(const RankWatch&) = delete;
   RankWatch& operator=(const RankWatch&) = delete;
 
