@@ -1,28 +1,54 @@
 #!/usr/bin/env bash
 # Everything issue 5 asks of a lent GPU machine, in one command that fits one
-# device call (10 minutes): the GPU tests, ppbench for gpipe, 1f1b, interleaved
-# and zb-h1 through one-gpu.sh, ppbench calibrate, and 1f1b predicted from
-# that calibration. Writes into OUT_DIR:
+# device call (10 minutes): ppbench for gpipe, 1f1b, interleaved and zb-h1
+# through one-gpu.sh, ppbench calibrate and 1f1b predicted from that
+# calibration, 1f1b again under MPS where the machine has it, and the GPU
+# tests. Writes into OUT_DIR:
 #   device.txt                      nvidia-smi, compute mode, MPS, versions
-#   tests/<test>.xml, .log          each packed gpu_*_test (GoogleTest XML)
 #   results/<gpu>/<run>/            each run's summary.json, measured.json and timeline.txt
-#   results/<gpu>/commands.txt      the exact command of every run, and its exit status
+#   results/<gpu>/commands.txt      the exact command of every step and its exit status
+#                                   (or why it was skipped)
 #   results/<gpu>/calibration.json
 #   results/<gpu>/errors.md         measured / predicted / replay per run, as a table
-#   log.txt                         everything the runs printed
-# Each step has its own time limit and a failed step does not stop the next.
+#   tests/<test>.xml                each packed gpu_*_test (GoogleTest XML)
+#   log.txt                         everything the steps printed
+# Each step has its own time limit, cut to what is left of the whole budget;
+# a failed step does not stop the next, and a step that no longer fits is
+# skipped and recorded, so a timed-out call still returns every finished
+# result. The tests come last: they take longest, and a second call with
+# --parts tests runs them alone.
 #
-# usage: launch/device-run.sh OUT_DIR [--local]
+# usage: launch/device-run.sh OUT_DIR [--local] [--parts LIST]
 #   on the device, from the checkout's root, after launch/pack-for-device.sh
 #   here and carrying .devpack (it sources launch/device-env.sh itself).
-#   --local  development check on a machine without a GPU: the build tree's
-#            ppbench on the CPU backend, the system mpirun, no tests, tiny runs.
+#   --local       development check on a machine without a GPU: the build tree's
+#                 ppbench on the CPU backend, the system mpirun, no tests, tiny runs.
+#   --parts LIST  comma-separated subset of runs,calibrate,mps,tests (default all)
+# PPB_DEVICE_BUDGET_S: seconds for the whole script (default 570; a device call
+# may run 600).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+usage="usage: launch/device-run.sh OUT_DIR [--local] [--parts runs,calibrate,mps,tests]"
 out=${1:-}
-[[ -n $out ]] || { echo "device-run.sh: usage: launch/device-run.sh OUT_DIR [--local]" >&2; exit 2; }
-local_check=0
-[[ ${2:-} == --local ]] && local_check=1
+[[ -n $out && $out != -* ]] || { echo "device-run.sh: $usage" >&2; exit 2; }
+shift
+local_check=0 parts=runs,calibrate,mps,tests
+while (($#)); do
+  case $1 in
+    --local) local_check=1; shift ;;
+    --parts) parts=${2:-}; shift 2 || { echo "device-run.sh: --parts: give a list" >&2; exit 2; } ;;
+    *) echo "device-run.sh: unknown argument '$1'; $usage" >&2; exit 2 ;;
+  esac
+done
+for part in ${parts//,/ }; do
+  [[ $part =~ ^(runs|calibrate|mps|tests)$ ]] \
+    || { echo "device-run.sh: --parts: '$part' is not one of runs, calibrate, mps, tests" >&2; exit 2; }
+done
+[[ -n ${parts//,/} ]] || { echo "device-run.sh: --parts: give at least one of runs, calibrate, mps, tests" >&2; exit 2; }
+wanted() { [[ ,$parts, == *,$1,* ]]; }
+budget=${PPB_DEVICE_BUDGET_S:-570}
+[[ $budget =~ ^[0-9]+$ ]] || { echo "device-run.sh: PPB_DEVICE_BUDGET_S: expected whole seconds, got '$budget'" >&2; exit 2; }
+deadline=$((SECONDS + budget))
 mkdir -p "$out" || { echo "device-run.sh: $out: cannot create" >&2; exit 2; }
 out=$(cd "$out" && pwd)
 log=$out/log.txt
@@ -51,10 +77,23 @@ mkdir -p "$results" "$out/tests"
 commands=$results/commands.txt
 : > "$commands"
 
-# step LIMIT_S NAME COMMAND...: runs with a time limit, logs, records the status.
+# skip NAME REASON: records a step that did not run, and why.
+skip() {
+  echo "$1 (skipped: $2)" >> "$commands"
+  echo "device-run.sh: $1: skipped ($2)"
+}
+
+# step LIMIT_S NAME COMMAND...: runs with a time limit (cut to what is left of
+# the budget, less 15 s for the kill grace and the table), logs, records the status.
 step() {
-  local limit=$1 name=$2 status
+  local limit=$1 name=$2 status left
   shift 2
+  left=$((deadline - SECONDS - 15))
+  if ((left < 20)); then
+    skip "$name" "time budget spent: $*"
+    return 0
+  fi
+  ((limit > left)) && limit=$left
   echo "== $name: $*" >> "$log"
   timeout --kill-after=10 "$limit" "$@" >> "$log" 2>&1
   status=$?
@@ -73,31 +112,58 @@ step() {
   echo "mpirun: $(command -v mpirun) $(mpirun --version 2>&1 | head -1)"
 } > "$out/device.txt" 2>&1 || true
 
-if ((!local_check)); then
-  for t in "$root"/.devpack/gpu_*_test; do
-    [[ -x $t ]] || continue
-    name=$(basename "$t")
-    step 240 "$name" "$t" --gtest_output=xml:"$out/tests/$name.xml"
+launch=("$root/launch/one-gpu.sh" -np 4)
+common=(--backend "$backend" "${size[@]}" --timeout 60 --setup-timeout 120)
+if wanted runs; then
+  for schedule in gpipe 1f1b interleaved zb-h1; do
+    extra=()
+    [[ $schedule == zb-h1 ]] && extra=(--weight-times "${times[1]}")  # W as long as F
+    rm -rf "${results:?}/$schedule"
+    step 120 "$schedule" "${launch[@]}" "$ppbench" --schedule "$schedule" "${common[@]}" "${extra[@]}" \
+      --out "$results/$schedule"
   done
 fi
 
-launch=("$root/launch/one-gpu.sh" -np 4)
-for schedule in gpipe 1f1b interleaved zb-h1; do
-  extra=()
-  [[ $schedule == zb-h1 ]] && extra=(--weight-times 2)
-  [[ $schedule == zb-h1 && $local_check == 1 ]] && extra=(--weight-times 1)
-  rm -rf "${results:?}/$schedule"
-  step 120 "$schedule" "${launch[@]}" "$ppbench" --backend "$backend" --schedule "$schedule" "${size[@]}" \
-    "${extra[@]}" --timeout 60 --setup-timeout 120 --out "$results/$schedule"
-done
-
-rm -f "$results/calibration.json"
-step 240 calibrate "${launch[@]}" "$ppbench" calibrate --backend "$backend" "${times[@]}" "${calibrate_size[@]}" \
-  --timeout 60 --setup-timeout 120 --out "$results/calibration.json"
-if [[ -f $results/calibration.json ]]; then
+if wanted calibrate; then
+  rm -f "$results/calibration.json"
+  step 240 calibrate "${launch[@]}" "$ppbench" calibrate --backend "$backend" "${times[@]}" "${calibrate_size[@]}" \
+    --timeout 60 --setup-timeout 120 --out "$results/calibration.json"
   rm -rf "$results/1f1b-calibrated"
-  step 120 1f1b-calibrated "${launch[@]}" "$ppbench" --backend "$backend" --schedule 1f1b "${size[@]}" \
-    --calibration "$results/calibration.json" --timeout 60 --setup-timeout 120 --out "$results/1f1b-calibrated"
+  if [[ -f $results/calibration.json ]]; then
+    step 120 1f1b-calibrated "${launch[@]}" "$ppbench" --schedule 1f1b "${common[@]}" \
+      --calibration "$results/calibration.json" --out "$results/1f1b-calibrated"
+  else
+    skip 1f1b-calibrated "no calibration.json"
+  fi
+fi
+
+# Without MPS the four ranks' contexts time-slice the GPU; under MPS their
+# kernels run side by side. Both are functional figures; the pair shows how
+# much the sharing itself costs.
+if wanted mps; then
+  rm -rf "$results/1f1b-mps"
+  if ((local_check)); then
+    skip 1f1b-mps "--local"
+  elif ! command -v nvidia-cuda-mps-control > /dev/null; then
+    skip 1f1b-mps "nvidia-cuda-mps-control not found"
+  else
+    step 120 1f1b-mps "$root/launch/one-gpu.sh" --mps -np 4 "$ppbench" --schedule 1f1b "${common[@]}" \
+      --out "$results/1f1b-mps"
+  fi
+fi
+
+if wanted tests; then
+  tests=("$root"/.devpack/gpu_*_test)
+  if ((local_check)); then
+    skip tests "--local"
+  elif [[ ! -x ${tests[0]} ]]; then
+    skip tests "no .devpack/gpu_*_test (run launch/pack-for-device.sh)"
+  else
+    for t in "${tests[@]}"; do
+      name=$(basename "$t")
+      step 240 "$name" "$t" --gtest_output=xml:"$out/tests/$name.xml"
+    done
+  fi
 fi
 
 # What results/ keeps: the summary, the measured timelines and the console timeline.

@@ -32,7 +32,9 @@ TEST(DeviceRun, LocalCheckRunsEveryStepAndKeepsWhatResultsNeeds) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const std::string results = dir.path() + "/results/local-cpu/";
   const std::string commands = test::read_text(results + "commands.txt");
-  EXPECT_EQ(test::count_lines(commands), 6) << commands;
+  EXPECT_EQ(test::count_lines(commands), 8) << commands;
+  EXPECT_NE(commands.find("1f1b-mps (skipped: --local)\n"), std::string::npos) << commands;
+  EXPECT_NE(commands.find("tests (skipped: --local)\n"), std::string::npos) << commands;
   for (const char* run : {"gpipe", "1f1b", "interleaved", "zb-h1", "1f1b-calibrated"}) {
     EXPECT_NE(commands.find(std::string(run) + " (exit 0): "), std::string::npos) << run << "\n" << commands;
     for (const char* kept : {"summary.json", "measured.json", "timeline.txt"}) {
@@ -48,6 +50,38 @@ TEST(DeviceRun, LocalCheckRunsEveryStepAndKeepsWhatResultsNeeds) {
   for (const char* run : {"gpipe", "1f1b", "interleaved", "zb-h1", "1f1b-calibrated"}) {
     EXPECT_NE(errors.find("| " + std::string(run) + " | "), std::string::npos) << run;
   }
+}
+
+// A call that runs out of its budget records every step it skipped and still
+// writes the table; --parts picks what runs. Neither needs mpirun: with no
+// budget left nothing is launched.
+TEST(DeviceRun, StepsBeyondTheBudgetAreRecordedAsSkipped) {
+  test::TempDir dir;
+  const auto r = test::run_command("PPB_DEVICE_BUDGET_S=0 PPB_PPBENCH=" + std::string(PPB_PPBENCH_PATH) + " " +
+                                   std::string(PPB_SOURCE_DIR) + "/launch/device-run.sh " + dir.path() +
+                                   " --local --parts runs,calibrate");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string commands = test::read_text(dir.path() + "/results/local-cpu/commands.txt");
+  EXPECT_EQ(test::count_lines(commands), 6) << commands;
+  for (const char* run : {"gpipe", "1f1b", "interleaved", "zb-h1", "calibrate"}) {
+    EXPECT_NE(commands.find(std::string(run) + " (skipped: time budget spent: "), std::string::npos) << commands;
+  }
+  EXPECT_NE(commands.find("1f1b-calibrated (skipped: no calibration.json)\n"), std::string::npos) << commands;
+  EXPECT_EQ(commands.find("mps"), std::string::npos) << commands;
+  if (test::run_command("command -v python3").exit_code != 0) return;  // the error table needs python3
+  EXPECT_EQ(test::count_lines(test::read_text(dir.path() + "/results/local-cpu/errors.md")), 2);
+}
+
+TEST(DeviceRun, UnknownPartIsRefusedBeforeAnythingIsWritten) {
+  test::TempDir dir;
+  const std::string out = dir.path() + "/out";
+  const auto r = test::run_command(std::string(PPB_SOURCE_DIR) + "/launch/device-run.sh " + out +
+                                   " --local --parts runs,benchmarks");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("device-run.sh: --parts: 'benchmarks' is not one of runs, calibrate, mps, tests"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
 }
 
 }  // namespace

@@ -62,6 +62,24 @@ TEST(OneGpuLaunch, BadArgumentsExitTwoWithOneLine) {
   }
 }
 
+// --mps starts the daemon and quits it after the run, also when the run is
+// stopped by a signal (device-run.sh's time limit): a stand-in control
+// program logs what it was asked, a stand-in mpirun hangs until killed.
+TEST(OneGpuLaunch, MpsDaemonIsQuitWhenTheRunIsStoppedBySignal) {
+  test::TempDir dir;
+  const std::string bin = dir.path() + "/bin";
+  ASSERT_EQ(run_command("mkdir -p " + bin).exit_code, 0);
+  test::write_text(bin + "/nvidia-cuda-mps-control",
+                   "#!/bin/sh\nif [ \"$1\" = -d ]; then echo start; else echo \"$(cat)\"; fi >> " + dir.path() +
+                       "/mps.log\n");
+  test::write_text(bin + "/hanging-mpirun", "#!/bin/sh\nexec sleep 60\n");
+  ASSERT_EQ(run_command("chmod +x " + bin + "/*").exit_code, 0);
+  const auto r = run_command("PATH=" + bin + ":$PATH MPIRUN=hanging-mpirun timeout 2 " + kLaunch +
+                             "one-gpu.sh --mps -np 2 prog");
+  EXPECT_EQ(r.exit_code, 124) << r.err;
+  EXPECT_EQ(test::read_text(dir.path() + "/mps.log"), "start\nquit\n");
+}
+
 TEST(MultiNodeLaunch, DryRunPlacesOneRankPerGpuOnEveryHost) {
   const auto r = run_command("NCCL_DEBUG=WARN " + kLaunch + "multi-node.sh " + kLaunch +
                              "hosts.example 8 --dry-run ./ppbench --schedule gpipe");
