@@ -7,6 +7,7 @@
 
 #include "analysis/metrics.h"
 #include "analysis/replay.h"
+#include "analysis/timeline_source.h"
 
 namespace ppb {
 
@@ -35,7 +36,7 @@ double percentile(std::vector<double> values, double fraction) {
 
 Distribution distribution_of(const std::vector<double>& values) {
   Distribution d;
-  d.median = median_of(values);
+  d.median = percentile(values, 0.5);
   d.min = *std::min_element(values.begin(), values.end());
   d.max = *std::max_element(values.begin(), values.end());
   d.p95 = percentile(values, 0.95);
@@ -88,15 +89,6 @@ std::vector<double> harness_overhead_us(const Timeline& t) {
   return gaps;
 }
 
-std::size_t median_iteration(const std::vector<Timeline>& iterations) {
-  std::vector<std::pair<double, std::size_t>> by_makespan;
-  for (std::size_t i = 0; i < iterations.size(); ++i) {
-    by_makespan.push_back({compute_metrics(iterations[i]).makespan_us, i});
-  }
-  std::sort(by_makespan.begin(), by_makespan.end());
-  return by_makespan.empty() ? 0 : by_makespan[(by_makespan.size() - 1) / 2].second;
-}
-
 RunSummary summarize_run(const std::vector<Timeline>& measured, const Timeline& predicted, const Timeline& replay,
                          const CostModel& targets) {
   RunSummary s;
@@ -113,6 +105,9 @@ RunSummary summarize_run(const std::vector<Timeline>& measured, const Timeline& 
   }
   s.makespan_us = distribution_of(makespans);
   s.bubble_fraction = distribution_of(bubbles);
+  s.median_iteration = static_cast<std::size_t>(median_index(makespans));
+  s.measured_makespan_us = makespans[s.median_iteration];
+  s.measured_bubble = bubbles[s.median_iteration];
   const Metrics p = compute_metrics(predicted);
   const Metrics rp = compute_metrics(replay);
   s.predicted_makespan_us = p.makespan_us;
@@ -121,10 +116,10 @@ RunSummary summarize_run(const std::vector<Timeline>& measured, const Timeline& 
   s.replay_bubble = rp.bubble_fraction;
   s.analytic_bubble = p.analytic_bubble;
   for (const RankMetrics& r : p.ranks) s.rank_predicted_peak_activations.push_back(r.peak_activations);
-  s.makespan_rel_error = (s.makespan_us.median - s.predicted_makespan_us) / s.makespan_us.median;
-  s.bubble_pp_error = 100.0 * (s.bubble_fraction.median - s.predicted_bubble);
-  s.replay_makespan_rel_error = (s.makespan_us.median - s.replay_makespan_us) / s.makespan_us.median;
-  s.replay_bubble_pp_error = 100.0 * (s.bubble_fraction.median - s.replay_bubble);
+  s.makespan_rel_error = (s.measured_makespan_us - s.predicted_makespan_us) / s.measured_makespan_us;
+  s.bubble_pp_error = 100.0 * (s.measured_bubble - s.predicted_bubble);
+  s.replay_makespan_rel_error = (s.measured_makespan_us - s.replay_makespan_us) / s.measured_makespan_us;
+  s.replay_bubble_pp_error = 100.0 * (s.measured_bubble - s.replay_bubble);
   for (const auto& per_rank : rank_bubbles) s.rank_bubble.push_back(median_of(per_rank));
   s.overhead_ops = overheads.size();
   s.overhead_median_us = median_of(overheads);
@@ -175,7 +170,13 @@ nlohmann::json summary_to_json(const RunSummary& s, const nlohmann::json& contex
       {"schema", "ppbench.summary/1"},
       {"time_unit", "us"},
       {"iterations", s.iterations},
-      {"measured", {{"makespan", to_json(s.makespan_us)}, {"bubble_fraction", to_json(s.bubble_fraction)}}},
+      {"measured",
+       {{"median_iteration",
+         {{"index", s.median_iteration},
+          {"makespan", s.measured_makespan_us},
+          {"bubble_fraction", s.measured_bubble}}},
+        {"makespan", to_json(s.makespan_us)},
+        {"bubble_fraction", to_json(s.bubble_fraction)}}},
       {"predicted", {{"makespan", s.predicted_makespan_us}, {"bubble_fraction", s.predicted_bubble}}},
       {"replay", {{"makespan", s.replay_makespan_us}, {"bubble_fraction", s.replay_bubble}}},
       {"analytic_bubble", s.analytic_bubble ? nlohmann::json(*s.analytic_bubble) : nlohmann::json(nullptr)},

@@ -21,8 +21,10 @@ struct Distribution {
   double median = 0, min = 0, max = 0, p95 = 0;
 };
 
-// Order statistics; p95 by the nearest-rank method (the smallest value with at
-// least 95% of the values at or below it). Requires a non-empty list.
+// Order statistics by the nearest-rank method (the smallest value with at
+// least the fraction of the values at or below it): the median is the lower
+// middle value for an even count, so that the median makespan is the makespan
+// of an iteration that ran (the median iteration's). Requires a non-empty list.
 Distribution distribution_of(const std::vector<double>& values);
 
 // The value with `fraction` of the values at or below it (nearest rank).
@@ -35,10 +37,6 @@ double percentile(std::vector<double> values, double fraction);
 // start before its input arrived, which clock or poll granularity can cause)
 // are kept: they show the measurement's resolution.
 std::vector<double> harness_overhead_us(const Timeline& measured);
-
-// The index of the iteration whose makespan is the median (the lower middle
-// one for an even count): the iteration drawn in the trace and the pictures.
-std::size_t median_iteration(const std::vector<Timeline>& iterations);
 
 struct StageDurations {
   int stage = 0;
@@ -54,8 +52,15 @@ struct RunSummary {
   double predicted_makespan_us = 0, predicted_bubble = 0;
   double replay_makespan_us = 0, replay_bubble = 0;
   std::optional<double> analytic_bubble;
+  // The median iteration (the median makespan's, median_index in
+  // timeline_source.h: the lower middle one for an even count) and its
+  // metrics: "measured" in the errors, so that
+  // they agree with the timeline, trace and pictures (drawn from it) and with
+  // `ppsim compare` on measured.json.
+  std::size_t median_iteration = 0;
+  double measured_makespan_us = 0, measured_bubble = 0;
   // ARCHITECTURE.md: (measured - predicted) / measured with the median
-  // measured makespan, and measured - predicted bubble in percentage points.
+  // iteration's makespan, and measured - predicted bubble in percentage points.
   double makespan_rel_error = 0, bubble_pp_error = 0;
   double replay_makespan_rel_error = 0, replay_bubble_pp_error = 0;
   std::vector<StageDurations> stages;

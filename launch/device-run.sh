@@ -179,8 +179,8 @@ print("|---|---|---|---|---|---|---|---|")
 for summary in sorted(pathlib.Path(sys.argv[1]).glob("*/summary.json")):
     s = json.loads(summary.read_text())
     m, e = s["measured"], s["error"]
-    print(f"| {summary.parent.name} | {m['makespan']['median'] / 1000:.3f} ms | {s['predicted']['makespan'] / 1000:.3f} ms"
+    print(f"| {summary.parent.name} | {m['median_iteration']['makespan'] / 1000:.3f} ms | {s['predicted']['makespan'] / 1000:.3f} ms"
           f" | {s['replay']['makespan'] / 1000:.3f} ms | {100 * e['makespan_rel']:+.2f}% | {100 * e['replay_makespan_rel']:+.2f}%"
-          f" | {100 * m['bubble_fraction']['median']:.1f}% | {e['bubble_pp']:+.2f} pp |")
+          f" | {100 * m['median_iteration']['bubble_fraction']:.1f}% | {e['bubble_pp']:+.2f} pp |")
 PY
 echo "device-run.sh: wrote $out (commands in $commands, errors in $results/errors.md)"

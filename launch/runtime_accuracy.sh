@@ -37,8 +37,8 @@ print(f"{'schedule':>12} {'measured':>10} {'predicted':>10} {'replay':>10} {'err
 for s in ["gpipe", "1f1b", "interleaved", "zb-h1"]:
     j = json.load(open(f"{sys.argv[1]}/sched-{s}/summary.json"))
     e, h = j["error"], j["harness_overhead"]
-    print(f"{s:>12} {j['measured']['makespan']['median']/1e3:>8.2f}ms {j['predicted']['makespan']/1e3:>8.2f}ms "
+    print(f"{s:>12} {j['measured']['median_iteration']['makespan']/1e3:>8.2f}ms {j['predicted']['makespan']/1e3:>8.2f}ms "
           f"{j['replay']['makespan']/1e3:>8.2f}ms {100*e['makespan_rel']:>+6.2f}% "
-          f"{100*j['measured']['bubble_fraction']['median']:>6.1f}% {e['bubble_pp']:>+5.2f}pp "
+          f"{100*j['measured']['median_iteration']['bubble_fraction']:>6.1f}% {e['bubble_pp']:>+5.2f}pp "
           f"{100*e['replay_makespan_rel']:>+9.2f}% {h['median_us']:>9.1f} / {h['p99_us']:.1f}")
 PY

@@ -51,10 +51,10 @@ void write_run_directory(const std::string& dir, const RunResults& r) {
     for (const Timeline& t : r.measured) iterations.push_back(timeline_body_to_json(t));
     const nlohmann::json measured{{"schema", "ppbench.measured/1"},
                                   {"warmup", r.warmup},
-                                  {"median_iteration", r.median_index},
+                                  {"median_iteration", r.summary.median_iteration},
                                   {"iterations", std::move(iterations)},
                                   {"context", r.context}};
-    const Timeline& median = r.measured[r.median_index];
+    const Timeline& median = r.measured[r.summary.median_iteration];
     write_file_atomically(tmp + "/measured.json", measured.dump(1) + "\n");
     write_file_atomically(tmp + "/predicted.json", timeline_to_json(r.predicted, r.context).dump(1) + "\n");
     write_file_atomically(tmp + "/replay.json", timeline_to_json(r.replay, r.context).dump(1) + "\n");
@@ -95,7 +95,7 @@ std::string format_run_report(const RunResults& r, const std::string& configurat
   ascii.width = width;
   ascii.color = color;
   ascii.metrics = false;
-  out << render_ascii(&r.measured[r.median_index], &r.predicted, ascii);
+  out << render_ascii(&r.measured[r.summary.median_iteration], &r.predicted, ascii);
   out << "\n";
   auto row = [&](const std::string& name, const std::string& a, const std::string& b, const std::string& c,
                  const std::string& d) {
@@ -103,14 +103,14 @@ std::string format_run_report(const RunResults& r, const std::string& configurat
         << std::setw(14) << c << std::setw(14) << d << "\n";
   };
   row("", "measured", "predicted", "replay", "analytic");
-  row("makespan", format_duration(s.makespan_us.median), format_duration(s.predicted_makespan_us),
+  row("makespan", format_duration(s.measured_makespan_us), format_duration(s.predicted_makespan_us),
       format_duration(s.replay_makespan_us), "-");
-  row("bubble", percent(s.bubble_fraction.median), percent(s.predicted_bubble), percent(s.replay_bubble),
+  row("bubble", percent(s.measured_bubble), percent(s.predicted_bubble), percent(s.replay_bubble),
       s.analytic_bubble ? percent(*s.analytic_bubble) : "-");
   row("error", "", signed_value(100 * s.makespan_rel_error, "%"), signed_value(100 * s.replay_makespan_rel_error, "%"),
       "");
   row("bubble err", "", signed_value(s.bubble_pp_error, " pp"), signed_value(s.replay_bubble_pp_error, " pp"), "");
-  out << "measured: median of " << s.iterations << " iterations (makespan min " << format_duration(s.makespan_us.min)
+  out << "measured: the median iteration of " << s.iterations << " (makespan min " << format_duration(s.makespan_us.min)
       << ", max " << format_duration(s.makespan_us.max) << "); error = (measured - model) / measured; analytic = "
       << "uniform-stage, zero-communication formula\n";
   out << "harness overhead (op start - inputs ready): median " << std::fixed << std::setprecision(1)

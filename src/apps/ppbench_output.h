@@ -17,7 +17,6 @@ namespace ppb {
 struct RunResults {
   std::vector<Timeline> measured;  // every measured iteration
   int warmup = 0;
-  std::size_t median_index = 0;    // the iteration drawn in the trace and pictures
   Timeline predicted;
   Timeline replay;
   RunSummary summary;

@@ -121,7 +121,6 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
       results.summary = summarize_run(results.measured, results.predicted, results.replay, setup->targets);
       results.summary.rank_peak_buffer_bytes = measured.peak_buffer_bytes;
       results.summary.activation_bytes = o.costs.activation_bytes;
-      results.median_index = median_iteration(results.measured);
       write_run_directory(run_dir, results);
       const int width = o.width > 0 ? o.width : ascii_terminal_width();
       // No colours: mpirun gives rank 0 a pseudo-terminal even when mpirun's own
