@@ -146,6 +146,8 @@ MeasuredIterations run_iterations(MpiWorld& world, RankSession& session, const S
     for (int i = 0; i < warmup + iters; ++i) {
       watch.start_iteration(timeout_s, i);
       world.barrier();
+      backend.mark_clock_reference();
+      world.barrier();  // no rank starts its work before every rank has its reference
       const RankIterationRecord& record = executor.run_iteration(i);
       const std::vector<RankIterationRecord> records = world.gather_records(record);
       watch.finish();

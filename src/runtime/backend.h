@@ -2,7 +2,8 @@
 // machines it runs on: the CPU backend (timed host work, MPI sends) and the CUDA
 // backend (stage kernels, NCCL sends, CUDA events). No MPI or CUDA types here.
 //
-// Per iteration the executor calls, for one rank, in the rank's list order:
+// Before each iteration the runtime calls mark_clock_reference() between two
+// barriers. Per iteration the executor calls, for one rank, in the rank's list order:
 //   begin_iteration(i)
 //   for each op:
 //     wait_input(t)    for each cross-rank input t of the op (activation or gradient)
@@ -71,6 +72,13 @@ class Backend {
   virtual std::string name() const = 0;        // "cpu" or "cuda"
   virtual nlohmann::json context() const = 0;  // devices, versions, timer resolution
   virtual void prepare(const RankPlan& plan) = 0;
+  // Called before each iteration while no rank has work in flight (between
+  // two barriers): where a backend maps its own clock onto now_us(). The CUDA
+  // backend records its reference event here: on a GPU that several ranks
+  // share, one recorded while another rank's kernels run waits for a
+  // timeslice, and the mapping's error grows by that wait. A backend whose
+  // begin_iteration finds no fresh reference takes one itself.
+  virtual void mark_clock_reference() {}
   virtual void begin_iteration(int iteration) = 0;
   virtual void wait_input(const Transfer& transfer) = 0;
   virtual void compute(const Op& op, double target_us) = 0;

@@ -131,6 +131,7 @@ class CudaBackend final : public Backend {
       c["buffer_pool_growths"] = buffers_->growth_count();
     }
     if (const char* queues = std::getenv("CUDA_DEVICE_MAX_CONNECTIONS")) c["cuda_device_max_connections"] = queues;
+    if (const char* order = std::getenv("NCCL_LAUNCH_ORDER_IMPLICIT")) c["nccl_launch_order_implicit"] = order;
     return c;
   }
 
@@ -170,8 +171,25 @@ class CudaBackend final : public Backend {
     prepared_ = true;
   }
 
+  // The reference event: everything of the last iteration has completed, so
+  // it runs at once (unless another rank's kernels hold a shared GPU: hence
+  // between barriers); the host time is taken around its completion.
+  void mark_clock_reference() override {
+    PPB_ASSERT(prepared_, "mark_clock_reference before prepare");
+    CUDA_CHECK(cudaStreamSynchronize(compute_));
+    const double before = now_us();
+    CUDA_CHECK(cudaEventRecord(ref_, compute_));
+    CUDA_CHECK(cudaEventSynchronize(ref_));
+    const double after = now_us();
+    host_ref_us_ = 0.5 * (before + after);
+    max_ref_bound_us_ = std::max(max_ref_bound_us_, 0.5 * (after - before));
+    reference_fresh_ = true;
+  }
+
   void begin_iteration(int iteration) override {
     PPB_ASSERT(prepared_, "begin_iteration before prepare");
+    if (!reference_fresh_) mark_clock_reference();  // a caller without the runtime's barriers
+    reference_fresh_ = false;
     {
       // From here the per-iteration lists change: describe_stall() stays off them.
       std::lock_guard<std::mutex> lock(stall_mutex_);
@@ -187,16 +205,6 @@ class CudaBackend final : public Backend {
     stash_.assign(index_.size(), nullptr);
     for (InLink& in : in_links_) in.next = 0;
     nvtx_.push("iteration " + std::to_string(iteration));
-
-    // The reference event: everything of the last iteration has completed, so
-    // it runs at once; the host time is taken around its completion.
-    CUDA_CHECK(cudaStreamSynchronize(compute_));
-    const double before = now_us();
-    CUDA_CHECK(cudaEventRecord(ref_, compute_));
-    CUDA_CHECK(cudaEventSynchronize(ref_));
-    const double after = now_us();
-    host_ref_us_ = 0.5 * (before + after);
-    max_ref_bound_us_ = std::max(max_ref_bound_us_, 0.5 * (after - before));
   }
 
   void wait_input(const Transfer& t) override {
@@ -558,6 +566,7 @@ class CudaBackend final : public Backend {
   // Per iteration.
   double host_ref_us_ = 0;
   double max_ref_bound_us_ = 0;
+  bool reference_fresh_ = false;  // marked since the last begin_iteration
   std::vector<Pending> ops_;
   std::vector<Received> received_;
   std::vector<Sent> sent_;

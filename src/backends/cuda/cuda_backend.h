@@ -20,7 +20,10 @@ namespace ppb {
 // CUDA_DEVICE_MAX_CONNECTIONS=32: the compute stream, one stream per link and
 // NCCL's internal streams must not share hardware queues (8 by default), or a
 // blocked cross-stream wait could serialise streams the deadlock-freedom
-// argument treats as independent (docs/gpu.md). Harmless without CUDA.
+// argument treats as independent (docs/gpu.md).
+// NCCL_LAUNCH_ORDER_IMPLICIT=0, always (the user's value is overridden): the
+// links must stay independent of each other's launch order. Harmless without
+// CUDA.
 void set_cuda_environment_defaults();
 
 // True when CUDA was built and cudaGetDeviceCount finds at least one device.
