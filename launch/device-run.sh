@@ -66,6 +66,9 @@ else
   source "$root/launch/device-env.sh" >> "$log" 2>&1 || { echo "device-run.sh: device-env.sh failed (see $log)" >&2; exit 2; }
   ppbench=$PPB_PPBENCH
   backend=cuda
+  # NCCL's own warnings into log.txt: a hang or failure inside NCCL's set-up
+  # would otherwise leave nothing there (one-gpu.sh passes it to the ranks).
+  export NCCL_DEBUG=${NCCL_DEBUG:-WARN}
   gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr -c 'A-Za-z0-9\n' '-' | sed 's/-*$//')
   gpu=${gpu:-unknown-gpu}
   times=(-f 2 --backward-times 4)

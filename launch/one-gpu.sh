@@ -56,6 +56,10 @@ fi
 # The same for every rank.
 common=(NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1 NCCL_NET=Socket NCCL_SOCKET_IFNAME=lo PPB_RUN_LABEL=functional
         PPB_ONE_GPU_MPS=$mps PPB_ONE_GPU_SM_SHARE=$share)
+# Under MPS, clients asking for 32 hardware queues each (ppbench's default) can
+# exhaust the server's shared pool; 16 still gives every stream of a rank
+# (compute, one per link, NCCL's own) a queue of its own.
+((mps)) && common+=("CUDA_DEVICE_MAX_CONNECTIONS=${CUDA_DEVICE_MAX_CONNECTIONS:-16}")
 build_command() {
   mpirun_cmd=(${MPIRUN:-mpirun} -np "$np" --oversubscribe --bind-to none ${MPIRUN_FLAGS:-})
   for kv in "${common[@]}"; do mpirun_cmd+=(-x "$kv"); done
@@ -74,6 +78,19 @@ if ((dry)); then
 fi
 
 if [[ $(id -u) -eq 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+# A GPU in exclusive-process mode takes one context: every rank but the first
+# would fail at its first CUDA call. Only MPS (one server context) shares it.
+# (The first GPU nvidia-smi lists: the one the ranks use unless
+# CUDA_VISIBLE_DEVICES says otherwise.) Where nvidia-smi fails, CUDA will say why.
+if command -v nvidia-smi > /dev/null; then
+  mode=$(nvidia-smi --query-gpu=compute_mode --format=csv,noheader 2>/dev/null | head -1) || mode=""
+  case $mode in
+    "" | Default) ;;
+    Exclusive_Process)
+      ((mps)) || { echo "one-gpu.sh: the GPU's compute mode is Exclusive_Process: one rank at a time; use --mps" >&2; exit 2; } ;;
+    *) echo "one-gpu.sh: the GPU's compute mode is $mode: its ranks cannot share it" >&2; exit 2 ;;
+  esac
+fi
 if ((mps)); then
   command -v nvidia-cuda-mps-control >/dev/null || { echo "one-gpu.sh: --mps: nvidia-cuda-mps-control not found" >&2; exit 2; }
   mps_dir=$(mktemp -d)
@@ -85,4 +102,11 @@ if ((mps)); then
 fi
 build_command "$@"
 echo "one-gpu.sh: $np ranks on one GPU$( ((mps)) && echo " under MPS")${share:+, SM share $share}: functional figures, not performance" >&2
-"${mpirun_cmd[@]}"
+status=0
+"${mpirun_cmd[@]}" || status=$?
+# Clients that cannot reach the MPS server run without it, silently: say so,
+# or the figures would pass for MPS ones.
+if ((mps)) && [[ -z $(echo get_server_list | nvidia-cuda-mps-control 2>/dev/null) ]]; then
+  echo "one-gpu.sh: --mps: no MPS server ran: the ranks were time-sliced, not under MPS" >&2
+fi
+exit "$status"

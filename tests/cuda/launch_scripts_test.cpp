@@ -35,6 +35,7 @@ TEST(OneGpuLaunch, DryRunGivesEveryRankItsOwnHostIdAndTheLoopbackSocketTransport
   }
   EXPECT_EQ(count(r.out, "NCCL_HOSTID="), 3);
   EXPECT_NE(r.out.find("nvidia-cuda-mps-control -d"), std::string::npos);
+  EXPECT_NE(r.out.find("-x CUDA_DEVICE_MAX_CONNECTIONS=16 "), std::string::npos) << r.out;  // MPS's shared pool
 
   const auto plain = run_command(kLaunch + "one-gpu.sh --dry-run -np 2 prog");
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
@@ -62,22 +63,81 @@ TEST(OneGpuLaunch, BadArgumentsExitTwoWithOneLine) {
   }
 }
 
+// Stand-ins for the NVIDIA tools and mpirun, in a folder put first on PATH:
+// nvidia-cuda-mps-control logs what it is asked (and lists a server when
+// FAKE_MPS_SERVER is set), nvidia-smi reports FAKE_COMPUTE_MODE (when set),
+// hanging-mpirun runs until killed, quick-mpirun exits 0 at once.
+class FakeGpuTools {
+ public:
+  FakeGpuTools() {
+    const std::string bin = dir_.path() + "/bin";
+    EXPECT_EQ(run_command("mkdir -p " + bin).exit_code, 0);
+    test::write_text(bin + "/nvidia-cuda-mps-control",
+                     "#!/bin/sh\nif [ \"$1\" = -d ]; then echo start >> " + log() +
+                         "; exit 0; fi\nq=$(cat)\necho \"$q\" >> " + log() +
+                         "\nif [ \"$q\" = get_server_list ] && [ -n \"$FAKE_MPS_SERVER\" ]; then echo 4242; fi\n");
+    test::write_text(bin + "/nvidia-smi",
+                     "#!/bin/sh\n[ -n \"$FAKE_COMPUTE_MODE\" ] || exit 9\necho \"$FAKE_COMPUTE_MODE\"\n");
+    test::write_text(bin + "/hanging-mpirun", "#!/bin/sh\nexec sleep 60\n");
+    test::write_text(bin + "/quick-mpirun", "#!/bin/sh\nexit 0\n");
+    EXPECT_EQ(run_command("chmod +x " + bin + "/*").exit_code, 0);
+    path_ = "PATH=" + bin + ":$PATH ";
+  }
+  // `env` + the command, with the stand-ins first on PATH.
+  test::CommandResult run(const std::string& env, const std::string& command) const {
+    return run_command(path_ + env + " " + command);
+  }
+  std::string mps_log() const { return test::read_text(log()); }
+
+ private:
+  std::string log() const { return dir_.path() + "/mps.log"; }
+  test::TempDir dir_;
+  std::string path_;
+};
+
 // --mps starts the daemon and quits it after the run, also when the run is
-// stopped by a signal (device-run.sh's time limit): a stand-in control
-// program logs what it was asked, a stand-in mpirun hangs until killed.
+// stopped by a signal (device-run.sh's time limit).
 TEST(OneGpuLaunch, MpsDaemonIsQuitWhenTheRunIsStoppedBySignal) {
-  test::TempDir dir;
-  const std::string bin = dir.path() + "/bin";
-  ASSERT_EQ(run_command("mkdir -p " + bin).exit_code, 0);
-  test::write_text(bin + "/nvidia-cuda-mps-control",
-                   "#!/bin/sh\nif [ \"$1\" = -d ]; then echo start; else echo \"$(cat)\"; fi >> " + dir.path() +
-                       "/mps.log\n");
-  test::write_text(bin + "/hanging-mpirun", "#!/bin/sh\nexec sleep 60\n");
-  ASSERT_EQ(run_command("chmod +x " + bin + "/*").exit_code, 0);
-  const auto r = run_command("PATH=" + bin + ":$PATH MPIRUN=hanging-mpirun timeout 2 " + kLaunch +
-                             "one-gpu.sh --mps -np 2 prog");
+  const FakeGpuTools tools;
+  const auto r = tools.run("MPIRUN=hanging-mpirun", "timeout 2 " + kLaunch + "one-gpu.sh --mps -np 2 prog");
   EXPECT_EQ(r.exit_code, 124) << r.err;
-  EXPECT_EQ(test::read_text(dir.path() + "/mps.log"), "start\nquit\n");
+  EXPECT_EQ(tools.mps_log(), "start\nquit\n");
+}
+
+// Clients that cannot reach the MPS server run without it, silently: the
+// launcher asks the daemon afterwards and says so when no server ran.
+TEST(OneGpuLaunch, MpsRunWithoutAServerIsReported) {
+  const FakeGpuTools tools;
+  const auto none = tools.run("MPIRUN=quick-mpirun", kLaunch + "one-gpu.sh --mps -np 2 prog");
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_NE(none.err.find("one-gpu.sh: --mps: no MPS server ran: the ranks were time-sliced, not under MPS"),
+            std::string::npos)
+      << none.err;
+  EXPECT_EQ(tools.mps_log(), "start\nget_server_list\nquit\n");
+
+  const auto served = tools.run("FAKE_MPS_SERVER=1 MPIRUN=quick-mpirun", kLaunch + "one-gpu.sh --mps -np 2 prog");
+  EXPECT_EQ(served.exit_code, 0) << served.err;
+  EXPECT_EQ(served.err.find("no MPS server ran"), std::string::npos) << served.err;
+}
+
+// A GPU in exclusive-process mode takes one context: without MPS only the
+// first rank could use it, so the launcher refuses before starting any rank.
+TEST(OneGpuLaunch, ExclusiveComputeModeNeedsMps) {
+  const FakeGpuTools tools;
+  const auto exclusive = tools.run("FAKE_COMPUTE_MODE=Exclusive_Process MPIRUN=quick-mpirun",
+                                   kLaunch + "one-gpu.sh -np 2 prog");
+  EXPECT_EQ(exclusive.exit_code, 2);
+  EXPECT_EQ(exclusive.err,
+            "one-gpu.sh: the GPU's compute mode is Exclusive_Process: one rank at a time; use --mps\n");
+  const auto with_mps = tools.run("FAKE_COMPUTE_MODE=Exclusive_Process FAKE_MPS_SERVER=1 MPIRUN=quick-mpirun",
+                                  kLaunch + "one-gpu.sh --mps -np 2 prog");
+  EXPECT_EQ(with_mps.exit_code, 0) << with_mps.err;
+  const auto prohibited = tools.run("FAKE_COMPUTE_MODE=Prohibited MPIRUN=quick-mpirun",
+                                    kLaunch + "one-gpu.sh --mps -np 2 prog");
+  EXPECT_EQ(prohibited.exit_code, 2);
+  EXPECT_NE(prohibited.err.find("compute mode is Prohibited: its ranks cannot share it"), std::string::npos);
+  const auto shared = tools.run("FAKE_COMPUTE_MODE=Default MPIRUN=quick-mpirun", kLaunch + "one-gpu.sh -np 2 prog");
+  EXPECT_EQ(shared.exit_code, 0) << shared.err;
 }
 
 TEST(MultiNodeLaunch, DryRunPlacesOneRankPerGpuOnEveryHost) {
