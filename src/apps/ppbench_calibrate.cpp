@@ -159,7 +159,8 @@ int CalibrateCommand::run(const std::vector<std::string>& argv, MpiWorld& world)
       const Calibration calibration = builder.build();
       save_calibration_file(calibration, o.out);
       std::cout << format_calibration_report(calibration, plan.targets.front())
-                << "clock alignment bound " << clock_bound_us << " us (in every link time); ppbench: wrote " << o.out
+                << "clock alignment bound " << clock_bound_us
+                << " us per rank (a link time, read on two ranks' clocks, within twice that); ppbench: wrote " << o.out
                 << "\n";
     } catch (const std::exception& e) {
       exit_code = report_error("ppbench", e);
