@@ -40,9 +40,8 @@ CalibrationPlan make_plan(const CalibrateOptions& o, int ranks) {
 // Rank 0 only: the file is written there.
 void check_out(const CalibrateOptions& o) {
   PPB_REQUIRE_INPUT(!o.out.empty() && o.out != "-", "--out: give a file name");
-  PPB_REQUIRE_INPUT(parent_directory_exists(o.out), "--out: directory of '", o.out, "' does not exist");
+  check_output_file(o.out, "--out");
   std::error_code ec;
-  PPB_REQUIRE_INPUT(!std::filesystem::is_directory(o.out, ec), "--out: '", o.out, "' is a directory");
   PPB_REQUIRE_INPUT(o.force || !std::filesystem::exists(o.out, ec), "--out: '", o.out,
                     "' already exists (--force replaces it)");
 }

@@ -1,6 +1,6 @@
 #include "apps/ppbench_run.h"
 
-
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
@@ -13,6 +13,8 @@
 #include "apps/ppbench_measure.h"
 #include "apps/ppbench_output.h"
 #include "core/errors.h"
+#include "io/atomic_file.h"
+#include "io/schedule_io.h"
 #include "render/ascii.h"
 #include "render/metrics_table.h"
 #include "runtime/fault_spec.h"
@@ -62,14 +64,20 @@ RunSetup make_setup(const PpbenchOptions& o, int world_size) {
   return setup;
 }
 
+// One op kind's target over the stages: "2.000 ms", or "1.000 ms to 3.000 ms"
+// where the stages differ.
+std::string stage_times(const std::vector<double>& us) {
+  const auto [low, high] = std::minmax_element(us.begin(), us.end());
+  return *low == *high ? format_duration(*low) : format_duration(*low) + " to " + format_duration(*high);
+}
+
 std::string configuration_line(const PpbenchOptions& o, const RunSetup& s) {
   std::ostringstream line;
   line << "ppbench: " << s.schedule.name << ", P=" << s.schedule.num_ranks << ", M=" << s.schedule.num_microbatches;
   if (s.schedule.chunks > 1) line << ", v=" << s.schedule.chunks;
-  line << "; F " << format_duration(s.nominal.forward_us[0]) << ", B " << format_duration(s.nominal.backward_us[0]);
-  if (s.schedule.split_backward) line << ", W " << format_duration(s.nominal.weight_us[0]);
-  line << " per stage" << (s.nominal.forward_us.size() > 1 ? " (stage 0)" : "") << "; " << o.costs.activation_bytes
-       << " B messages; " << o.measure.warmup << " warm-up + " << o.iters << " measured iterations";
+  line << "; F " << stage_times(s.nominal.forward_us) << ", B " << stage_times(s.nominal.backward_us);
+  if (s.schedule.split_backward) line << ", W " << stage_times(s.nominal.weight_us);
+  line << " per stage; " << o.costs.activation_bytes << " B messages; " << o.measure.warmup << " warm-up + " << o.iters << " measured iterations";
   for (const FaultSpec& f : s.faults) line << "; fault " << f.text;
   if (!o.costs.calibration_file.empty()) line << "; predicted with " << o.costs.calibration_file;
   return line.str();
@@ -93,7 +101,9 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
   }
   std::string run_dir;
   if (!agree_on_input(world, [&] {
-        if (root) run_dir = choose_run_directory(o.out, setup->schedule);
+        if (!root) return;
+        run_dir = choose_run_directory(o.out, setup->schedule);
+        if (!o.schedule.dump_schedule.empty()) check_output_file(o.schedule.dump_schedule, "--dump-schedule");
       }, exit_code)) {
     return exit_code;
   }
@@ -122,6 +132,7 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
       results.summary.rank_peak_buffer_bytes = measured.peak_buffer_bytes;
       results.summary.activation_bytes = o.costs.activation_bytes;
       write_run_directory(run_dir, results);
+      if (!o.schedule.dump_schedule.empty()) save_schedule_file(schedule, o.schedule.dump_schedule);
       const int width = o.width > 0 ? o.width : ascii_terminal_width();
       // No colours: mpirun gives rank 0 a pseudo-terminal even when mpirun's own
       // output goes to a pipe or a file.

@@ -126,9 +126,7 @@ int CompareCommand::run(const std::vector<std::string>& argv) const {
   const CompareOptions& o = options_;
   // Every input is checked before anything is written.
   PPB_REQUIRE_INPUT(o.top >= 0, "--top: must not be negative (got ", o.top, ")");
-  if (!o.json.empty()) {
-    PPB_REQUIRE_INPUT(parent_directory_exists(o.json), "--json: directory of '", o.json, "' does not exist");
-  }
+  if (!o.json.empty()) check_output_file(o.json, "--json");
   const TimelineSource measured = load_timeline_source(o.measured, o.iteration);
   const TimelineSource predicted = load_timeline_source(o.predicted, o.iteration);
   PPB_REQUIRE_INPUT(!o.iteration || measured.iteration >= 0 || predicted.iteration >= 0,

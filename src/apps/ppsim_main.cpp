@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,10 +37,6 @@ struct PpsimOptions {
   bool transfers = false;     // transfer arrows in image output
 };
 
-void check_writable(const std::string& path, const char* flag) {
-  PPB_REQUIRE_INPUT(parent_directory_exists(path), flag, ": directory of '", path, "' does not exist");
-}
-
 // The picture for --output, by the file's extension: .txt (ASCII timeline),
 // .json (Chrome trace for Perfetto), .svg/.png/.pdf (Gantt chart).
 std::string render_output(const Timeline& timeline, const std::string& path, const PpsimOptions& o, int width,
@@ -70,10 +67,15 @@ int run_simulation(const PpsimOptions& o, const std::vector<std::string>& argv) 
   const CostModel costs = make_cost_model(o.costs, schedule);
   PPB_REQUIRE_INPUT(o.width == 0 || o.width >= 10, "--width: must be at least 10 columns (got ", o.width, ")");
   const int width = o.width > 0 ? o.width : ascii_terminal_width();
+  std::map<std::string, const char*> outputs;  // file -> the flag that names it
   for (const auto& [path, flag] : {std::pair{o.schedule.dump_schedule, "--dump-schedule"},
                                    std::pair{o.metrics_json, "--metrics-json"},
                                    std::pair{o.timeline_json, "--timeline-json"}, std::pair{o.output, "--output"}}) {
-    if (!path.empty()) check_writable(path, flag);
+    if (path.empty()) continue;
+    check_output_file(path, flag);
+    const auto [earlier, fresh] = outputs.emplace(path, flag);
+    PPB_REQUIRE_INPUT(fresh || path == "-", flag, ": '", path, "' is also ", earlier->second,
+                      "'s file: one would overwrite the other");
   }
 
   const Timeline timeline = simulate(schedule, costs);

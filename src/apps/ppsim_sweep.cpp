@@ -32,15 +32,13 @@ void check_inputs(const SweepOptions& o) {
   PPB_REQUIRE_INPUT(o.chunks == 0 || o.chunks >= 2, "--chunks: interleaved needs at least 2 chunks per rank (got ",
                     o.chunks, ")");
   PPB_REQUIRE_INPUT(o.jobs >= 0, "--jobs: must be 0 (every core) or positive (got ", o.jobs, ")");
-  if (!o.csv.empty()) {
-    PPB_REQUIRE_INPUT(parent_directory_exists(o.csv), "--csv: directory of '", o.csv, "' does not exist");
-  }
+  if (!o.csv.empty()) check_output_file(o.csv, "--csv");
   if (!o.output.empty()) {
     PPB_REQUIRE_INPUT(image_format_for(o.output).has_value(), "--output: cannot write '", o.output,
                       "': the sweep chart needs the extension .svg, .png or .pdf");
     PPB_REQUIRE_INPUT(image_output_available(), "--output: cannot write '", o.output,
                       "': this ppsim was built without cairo (install libcairo2-dev and reconfigure)");
-    PPB_REQUIRE_INPUT(parent_directory_exists(o.output), "--output: directory of '", o.output, "' does not exist");
+    check_output_file(o.output, "--output");
   }
 }
 

@@ -49,11 +49,13 @@ std::string read_file(const std::string& path) {
   return content.str();
 }
 
-bool parent_directory_exists(const std::string& path) {
-  if (path == "-") return true;
+void check_output_file(const std::string& path, const char* flag) {
+  if (path == "-") return;
   const auto parent = std::filesystem::path(path).parent_path();
   std::error_code ec;
-  return parent.empty() || std::filesystem::is_directory(parent, ec);
+  PPB_REQUIRE_INPUT(parent.empty() || std::filesystem::is_directory(parent, ec), flag, ": directory of '", path,
+                    "' does not exist");
+  PPB_REQUIRE_INPUT(!std::filesystem::is_directory(path, ec), flag, ": '", path, "' is a directory");
 }
 
 }  // namespace ppb

@@ -14,8 +14,9 @@ void write_file_atomically(const std::string& path, const std::string& content);
 // Throws InputError naming the file when it cannot be read.
 std::string read_file(const std::string& path);
 
-// Whether path's directory exists (or path has none): checked before any work is
-// done so that a bad --output fails up front, with nothing written.
-bool parent_directory_exists(const std::string& path);
+// Checked before any work is done, so that a bad output flag fails up front with
+// nothing written: throws InputError naming `flag` when path's directory does
+// not exist or path is a directory. "-" (standard output) always passes.
+void check_output_file(const std::string& path, const char* flag);
 
 }  // namespace ppb

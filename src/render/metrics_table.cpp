@@ -1,5 +1,6 @@
 #include "render/metrics_table.h"
 
+#include <cmath>
 #include <cstdio>
 
 namespace ppb {
@@ -8,6 +9,8 @@ std::string format_duration(double us) {
   char buf[64];
   if (us >= 1000.0 || us == 0.0) {
     std::snprintf(buf, sizeof(buf), "%.3f ms", us / 1000.0);
+  } else if (std::abs(us) < 1.0) {  // nanosecond ops would read "0.0 us" beside a real bubble
+    std::snprintf(buf, sizeof(buf), "%.3f us", us);
   } else {
     std::snprintf(buf, sizeof(buf), "%.1f us", us);
   }

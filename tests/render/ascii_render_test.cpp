@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "render/ascii.h"
+#include "render/metrics_table.h"
 #include "render/render_fixtures.h"
 #include "support/golden.h"
 
@@ -152,6 +153,18 @@ TEST(AsciiRender, MeasuredRowsPrecedePredictedRowsOfTheSameRank) {
   EXPECT_EQ(labels[1], "GPU 0 (stage 0) predicted");
   EXPECT_EQ(labels[2], "GPU 1 (stage 1) measured ");
   EXPECT_EQ(labels[3], "GPU 1 (stage 1) predicted");
+}
+
+// Durations keep their significant digits at every scale: milliseconds from
+// 1 ms, tenths of a microsecond below, thousandths below 1 us (a makespan of
+// nanoseconds must not read "0.0 us").
+TEST(DurationFormat, KeepsSignificantDigitsAtEveryScale) {
+  EXPECT_EQ(format_duration(33000), "33.000 ms");
+  EXPECT_EQ(format_duration(0), "0.000 ms");
+  EXPECT_EQ(format_duration(250), "250.0 us");
+  EXPECT_EQ(format_duration(0.005), "0.005 us");
+  EXPECT_EQ(format_duration(-0.25), "-0.250 us");
+  EXPECT_EQ(format_duration(-5), "-5.0 us");
 }
 
 }  // namespace

@@ -15,7 +15,6 @@ using test::CommandResult;
 using test::ppsim;
 using test::TempDir;
 
-
 void expect_bad_input(const CommandResult& r, const std::string& flag) {
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_EQ(r.err.rfind("ppsim: error: " + flag, 0), 0u) << r.err;
@@ -75,6 +74,20 @@ TEST(PpsimOutput, UnknownExtensionIsBadInputAndNothingIsWritten) {
   expect_bad_input(r, "--output");
   EXPECT_NE(r.err.find(".txt, .json, .svg, .png, .pdf"), std::string::npos) << r.err;
   for (const char* f : {"t.gif", "m.json", "s.json"}) EXPECT_FALSE(test::file_exists(dir.file(f))) << f;
+}
+
+// An output that names a directory, or a file another output flag names too,
+// is refused before anything is written, naming the flag.
+TEST(PpsimOutput, DirectoryOrSharedOutputFileIsBadInputAndNothingIsWritten) {
+  TempDir dir;
+  ASSERT_EQ(test::run_command("mkdir " + dir.file("d.txt")).exit_code, 0);
+  const CommandResult into_directory = ppsim("--metrics-json " + dir.file("m.json") + " -o " + dir.file("d.txt"));
+  expect_bad_input(into_directory, "--output: '" + dir.file("d.txt") + "' is a directory");
+  EXPECT_FALSE(test::file_exists(dir.file("m.json")));
+
+  const CommandResult shared = ppsim("--metrics-json " + dir.file("x.json") + " --timeline-json " + dir.file("x.json"));
+  expect_bad_input(shared, "--timeline-json: '" + dir.file("x.json") + "' is also --metrics-json's file");
+  EXPECT_FALSE(test::file_exists(dir.file("x.json")));
 }
 
 TEST(PpsimOutput, NoVisualizationWritesNoPicture) {

@@ -142,6 +142,39 @@ TEST(PpbenchFaults, SlowRankIsPredictedWithTheSameImbalance) {
   EXPECT_DOUBLE_EQ(s["stages"][0]["F"]["target_us"].get<double>(), 5000);
 }
 
+// Stages with different targets are shown as a range, not as stage 0's.
+TEST(PpbenchOutputs, ConfigurationLineGivesTheRangeOfStageTargets) {
+  TempDir dir;
+  const CommandResult r = run_command(mpirun(2) + " --schedule 1f1b -b 2 -f 1,2 --backward-times 3,1 --warmup 0 "
+                                                  "--iters 1 --out " + dir.file("run"));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("ppbench: 1f1b, P=2, M=2; F 1.000 ms to 2.000 ms, B 1.000 ms to 3.000 ms per stage; "),
+            std::string::npos)
+      << r.out;
+}
+
+// --dump-schedule writes the schedule the run used, as ppsim writes the same
+// schedule; a directory that does not exist is bad input before the run.
+TEST(PpbenchOutputs, DumpScheduleWritesWhatPpsimWritesForTheSameFlags) {
+  TempDir dir;
+  const CommandResult r = run_command(mpirun(2) + " --schedule zb-h1 -b 3 --weight-times 1 --warmup 0 --iters 1 --out " +
+                                      dir.file("run") + " --dump-schedule " + dir.file("ran.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const CommandResult sim = run_command(std::string(PPB_PPSIM_PATH) + " --schedule zb-h1 -s 2 -b 3 --weight-times 1 "
+                                        "--no-visualization --dump-schedule " + dir.file("simulated.csv"));
+  ASSERT_EQ(sim.exit_code, 0) << sim.err;
+  EXPECT_EQ(read_text(dir.file("ran.csv")), read_text(dir.file("simulated.csv")));
+
+  const CommandResult bad = run_command(mpirun(2) + " --iters 1 --out " + dir.file("run2") + " --dump-schedule " +
+                                        dir.file("missing/s.json"));
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("ppbench: error: --dump-schedule: directory of '" + dir.file("missing/s.json") +
+                         "' does not exist"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_FALSE(file_exists(dir.file("run2")));
+}
+
 TEST(PpbenchInput, WorldSizeMismatchIsReportedByEveryRank) {
   TempDir dir;
   const CommandResult r = run_command("cd " + dir.path() + " && " + mpirun(2) + " --num-stages 4");
