@@ -277,7 +277,8 @@ CostModel apply_calibration(const Calibration& c, const Schedule& schedule, std:
 }
 
 CostModel calibrated_cost_model(const CostInputs& in, const Schedule& schedule) {
-  PPB_REQUIRE_INPUT(std::isfinite(in.optimizer_ms) && in.optimizer_ms >= 0,
+  // Finite in microseconds too: 1e306 ms is a finite double but not in us.
+  PPB_REQUIRE_INPUT(std::isfinite(in.optimizer_ms * 1000.0) && in.optimizer_ms >= 0,
                     "--optimizer-time: must be a finite number >= 0 (got ", in.optimizer_ms, ")");
   PPB_REQUIRE_INPUT(in.activation_bytes > 0, "--activation-bytes: give the message size with --calibration (",
                     in.calibration_file, "'s link costs are latency + bytes / bandwidth)");

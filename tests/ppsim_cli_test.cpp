@@ -116,6 +116,7 @@ TEST_P(PpsimBadInput, ExitsTwoWithOneLineAndWritesNothing) {
   test::write_text(dir.file("bad.json"), "{\"num_stages\": 4,");
   test::write_text(dir.file("unknown.yaml"), "num_stages: 4\nfrobnicate: 1\n");
   test::write_text(dir.file("nested.json"), "{\"num_stages\": {\"a\": 1}}");
+  test::write_text(dir.file("huge.yaml"), "backward_times: 1e306\n");
   test::write_text(dir.file("deadlock.csv"), "0F0,0B0,0F1,0B1\n1F1,1B1,1F0,1B0\n");
   auto expand = [&](std::string text) {
     for (std::size_t at; (at = text.find("{dir}")) != std::string::npos;) text.replace(at, 5, dir.path());
@@ -144,9 +145,22 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"InfiniteTime", "--weight-times inf", "--weight-times: times must be finite"},
         BadInput{"NanTime", "-f nan", "--forward-times: times must be finite"},
         BadInput{"NegativeP2p", "--p2p-time -1", "--p2p-time: must not be negative"},
+        BadInput{"TimeOverflowsInMicroseconds", "-f 1e306 -s 2 -b 2", "--forward-times: 1e+306 is too large"},
+        BadInput{"TimeOverflowsWithoutPicture", "-f 1e306 -s 2 -b 2 --no-visualization",
+                 "--forward-times: 1e+306 is too large"},
+        BadInput{"P2pTimeOverflows", "--p2p-time 1e306", "--p2p-time: 1e+306 is too large"},
+        BadInput{"P2pLatencyOverflows", "--p2p-latency 1e306", "--p2p-latency: 1e+306 is too large"},
+        BadInput{"BandwidthOverflows", "--bandwidth 1e306", "--bandwidth: 1e+306 is too large"},
+        BadInput{"IterationOverflows", "-f 1e304 -s 2 -b 100", "--forward-times: times too large"},
+        BadInput{"ConfigTimeOverflows", "-c {dir}/huge.yaml", "--backward-times: 1e+306 is too large"},
         BadInput{"WrongListLength", "-s 4 -f 1 2 3", "--forward-times: expected 1 or 4 values"},
         BadInput{"InterleavedDivisibility", "--schedule interleaved -s 4 -b 6",
                  "--num-batches: interleaved needs the microbatch count (6) to be a multiple"},
+        BadInput{"ZeroChunks", "--schedule interleaved -s 4 -b 8 --chunks 0",
+                 "--chunks: interleaved needs at least 2 chunks per rank (got 0)"},
+        BadInput{"OneChunk", "--schedule interleaved -s 4 -b 8 --chunks 1",
+                 "--chunks: interleaved needs at least 2 chunks per rank (got 1)"},
+        BadInput{"ZeroChunksWithoutInterleaved", "--schedule 1f1b --chunks 0", "--chunks: only the interleaved"},
         BadInput{"ChunksWithoutInterleaved", "--schedule 1f1b --chunks 2", "--chunks: only the interleaved"},
         BadInput{"UnreadableConfig", "-c {dir}/missing.yaml", "{dir}/missing.yaml"},
         BadInput{"MalformedConfig", "-c {dir}/bad.json", "{dir}/bad.json: not valid JSON"},

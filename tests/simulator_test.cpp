@@ -152,5 +152,64 @@ TEST(CostModel, RejectsBadTimesNamingTheFlag) {
   EXPECT_EQ(error(negative_p2p).rfind("--p2p-time", 0), 0u);
 }
 
+TEST(CostModel, RejectsTimesThatOverflowInMicroseconds) {
+  // 1e306 ms is a finite double, 1e309 us is not.
+  const Schedule s = make_1f1b(2, 2);
+  auto error = [&](CostInputs in) {
+    try {
+      make_cost_model(in, s);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CostInputs forward;
+  forward.forward_ms = {1e306};
+  EXPECT_EQ(error(forward).rfind("--forward-times: 1e+306 is too large", 0), 0u) << error(forward);
+  CostInputs latency;
+  latency.p2p_latency_ms = 1e306;
+  EXPECT_EQ(error(latency).rfind("--p2p-latency: 1e+306 is too large", 0), 0u) << error(latency);
+  CostInputs fixed;
+  fixed.p2p_time_ms = 1e306;
+  EXPECT_EQ(error(fixed).rfind("--p2p-time: 1e+306 is too large", 0), 0u) << error(fixed);
+  CostInputs bandwidth;
+  bandwidth.bandwidth_gbps = 1e306;
+  EXPECT_EQ(error(bandwidth).rfind("--bandwidth: 1e+306 is too large", 0), 0u) << error(bandwidth);
+  CostInputs optimizer;
+  optimizer.optimizer_ms = 1e306;
+  EXPECT_EQ(error(optimizer).rfind("--optimizer-time: 1e+306 is too large", 0), 0u) << error(optimizer);
+}
+
+TEST(CostModel, RejectsTimesWhoseIterationOverflows) {
+  // Each backward is a finite 2e307 us; their sum over the schedule is not.
+  const Schedule s = make_gpipe(2, 100);
+  CostInputs in;
+  in.backward_ms = {2e304};
+  try {
+    make_cost_model(in, s);
+    FAIL() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("--backward-times: times too large", 0), 0u) << e.what();
+  }
+}
+
+TEST(Simulator, RefusesACostModelWhoseTimesAreNotFinite) {
+  // A model built in code (not by make_cost_model): no infinite or NaN time may
+  // come out of the simulator, for the renderers and metrics assume finite times.
+  const Schedule s = make_1f1b(2, 4);
+  for (double bad : {1e308, static_cast<double>(NAN)}) {
+    CostModel m;
+    m.forward_us = {bad, 1};
+    m.backward_us = {1, 1};
+    m.weight_us = {0, 0};
+    EXPECT_THROW(simulate(s, m), InputError) << bad;
+  }
+  CostModel link;
+  link.forward_us = link.backward_us = {1, 1};
+  link.weight_us = {0, 0};
+  link.link.fixed_us = INFINITY;
+  EXPECT_THROW(simulate(s, link), InputError);
+}
+
 }  // namespace
 }  // namespace ppb

@@ -29,8 +29,8 @@ void check_inputs(const SweepOptions& o) {
   }
   for (int p : o.num_stages) PPB_REQUIRE_INPUT(p > 0, "--num-stages: must be positive integers (got ", p, ")");
   for (int m : o.num_batches) PPB_REQUIRE_INPUT(m > 0, "--num-batches: must be positive integers (got ", m, ")");
-  PPB_REQUIRE_INPUT(o.chunks == 0 || o.chunks >= 2, "--chunks: interleaved needs at least 2 chunks per rank (got ",
-                    o.chunks, ")");
+  PPB_REQUIRE_INPUT(!o.chunks || *o.chunks >= 2, "--chunks: interleaved needs at least 2 chunks per rank (got ",
+                    o.chunks.value_or(2), ")");
   PPB_REQUIRE_INPUT(o.jobs >= 0, "--jobs: must be 0 (every core) or positive (got ", o.jobs, ")");
   if (!o.csv.empty()) check_output_file(o.csv, "--csv");
   if (!o.output.empty()) {
@@ -221,7 +221,7 @@ int SweepCommand::run() const {
   std::vector<SweepPoint> points;
   for (const std::string& s : o.schedules) {
     for (int p : o.num_stages) {
-      for (int m : o.num_batches) points.push_back({s, p, m, s == "interleaved" ? o.chunks : 1});
+      for (int m : o.num_batches) points.push_back({s, p, m, s == "interleaved" ? o.chunks.value_or(2) : 1});
     }
   }
   const std::vector<SweepResult> results = run_sweep(points, o.costs, o.jobs);

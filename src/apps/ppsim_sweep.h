@@ -2,6 +2,7 @@
 // microbatch counts, as a console table, a CSV file and a line chart.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,7 @@ struct SweepOptions {
   std::vector<std::string> schedules{"gpipe", "1f1b", "interleaved", "zb-h1"};
   std::vector<int> num_stages{4};
   std::vector<int> num_batches{1, 2, 4, 8, 16, 32, 64};
-  int chunks = 0;  // interleaved v; 0: 2
+  std::optional<int> chunks;  // interleaved v; not given: 2
   CostInputs costs;
   std::string csv;     // "-" for stdout
   std::string output;  // line chart: .svg, .png or .pdf

@@ -75,13 +75,12 @@ Schedule build_schedule(const ScheduleOptions& o) {
   if (!o.schedule_file.empty()) return load_schedule_file(o.schedule_file);
   PPB_REQUIRE_INPUT(schedule_is_generated(o.schedule), "--schedule: unknown schedule '", o.schedule,
                     "' (expected gpipe, 1f1b, interleaved or zb-h1)");
-  int chunks = o.chunks;
+  int chunks = 1;
   if (o.schedule == "interleaved") {
-    if (chunks == 0) chunks = 2;
+    chunks = o.chunks.value_or(2);  // the generator refuses fewer than 2
   } else {
-    PPB_REQUIRE_INPUT(chunks == 0 || chunks == 1, "--chunks: only the interleaved schedule has chunks (got ", chunks,
-                      " for ", o.schedule, ")");
-    chunks = 1;
+    PPB_REQUIRE_INPUT(!o.chunks || *o.chunks == 1, "--chunks: only the interleaved schedule has chunks (got ",
+                      o.chunks.value_or(1), " for ", o.schedule, ")");
   }
   Schedule s = generate_schedule(o.schedule, o.num_stages, o.num_batches, chunks);
   validate(s);

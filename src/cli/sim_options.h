@@ -2,6 +2,7 @@
 // options struct, parsed once by CLI11, then passed by value.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,7 @@ struct ScheduleOptions {
   std::string schedule = "1f1b";
   int num_stages = 4;   // P: pipeline ranks (GPUs); with chunks, P * v stages in all
   int num_batches = 8;  // M: microbatches per iteration
-  int chunks = 0;       // v; 0: 2 for interleaved, else 1
+  std::optional<int> chunks;  // v; not given: 2 for interleaved, else 1
   std::string schedule_file;  // .json or .csv; overrides the generator
   std::string dump_schedule;  // write the schedule (.json or .csv)
 };

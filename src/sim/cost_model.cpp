@@ -32,13 +32,46 @@ double CostModel::transfer_us(int src_rank, int dst_rank) const {
 
 namespace {
 
-void require_time(double value, const char* flag, bool allow_zero) {
+// `scale` converts the flag's unit to the model's (ms -> us, GB/s -> B/us): a
+// value that is finite as typed can still overflow to infinity there.
+void require_time(double value, const char* flag, bool allow_zero, double scale = 1000.0) {
   PPB_REQUIRE_INPUT(std::isfinite(value), flag, ": times must be finite numbers (got ", value, ")");
   if (allow_zero) {
     PPB_REQUIRE_INPUT(value >= 0, flag, ": must not be negative (got ", value, ")");
   } else {
     PPB_REQUIRE_INPUT(value > 0, flag, ": times must be positive (got ", value, ")");
   }
+  PPB_REQUIRE_INPUT(std::isfinite(value * scale), flag, ": ", value,
+                    " is too large (not a finite number once converted to the simulator's units)");
+}
+
+// Each value may be finite and still add up to infinity over an iteration. The
+// makespan is at most the sum of every op's and every transfer's time (a chain of
+// ops and transfers, each counted once), so a finite sum keeps every simulated
+// time finite. The message names the flag whose share is largest.
+void require_finite_iteration(const CostModel& m, const Schedule& schedule) {
+  double forward = 0, backward = 0, weight = 0, transfers = 0;
+  for (const auto& list : schedule.ops) {
+    for (const Op& op : list) {
+      const double us = m.op_us(op);
+      (op.kind == OpKind::F ? forward : op.kind == OpKind::B ? backward : weight) += us;
+    }
+  }
+  for (int stage = 0; stage + 1 < schedule.num_stages(); ++stage) {
+    const int a = schedule.rank_of(stage), b = schedule.rank_of(stage + 1);
+    transfers += schedule.num_microbatches * (m.transfer_us(a, b) + m.transfer_us(b, a));
+  }
+  const double optimizer = m.optimizer_us;
+  if (std::isfinite(forward + backward + weight + transfers + optimizer)) return;
+  const std::pair<double, const char*> shares[] = {
+      {forward, "--forward-times"}, {backward, "--backward-times"}, {weight, "--weight-times"},
+      {transfers, m.link.fixed_us ? "--p2p-time" : "--p2p-latency"}, {optimizer, "--optimizer-time"}};
+  const auto* largest = &shares[0];
+  for (const auto& share : shares) {
+    if (share.first > largest->first) largest = &share;
+  }
+  PPB_THROW(InputError, largest->second, ": times too large: one iteration of ", schedule.total_ops(),
+            " ops would last longer than a double can count in microseconds");
 }
 
 // One value per stage, in microseconds, from a per-rank (or single) list in ms.
@@ -86,10 +119,11 @@ CostModel make_cost_model(const CostInputs& in, const Schedule& schedule) {
     model.link.fixed_us = *in.p2p_time_ms * 1000.0;
   }
   require_time(in.p2p_latency_ms, "--p2p-latency", true);
-  require_time(in.bandwidth_gbps, "--bandwidth", true);
+  require_time(in.bandwidth_gbps, "--bandwidth", true, 1e3);
   model.link.latency_us = in.p2p_latency_ms * 1000.0;
   model.link.bytes_per_us = in.bandwidth_gbps * 1e3;  // 1 GB/s = 1e9 B/s = 1e3 B/us
   model.activation_bytes = in.activation_bytes;
+  require_finite_iteration(model, schedule);
   return model;
 }
 

@@ -1,6 +1,7 @@
 #include "sim/simulator.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/errors.h"
 
@@ -63,6 +64,14 @@ void Simulator::run(const Schedule& schedule, const CostModel& costs, Timeline& 
       },
       &walk_);
   if (!walk.complete) PPB_THROW(ScheduleError, "schedule: deadlock (run validate() for the offending op)");
+  // An infinite or NaN time stays on its rank to the rank's last op (max and +
+  // keep it), so the last end of every rank tells whether all times are finite.
+  // Renderers and metrics assume finite times: stop here instead.
+  for (int r = 0; r < schedule.num_ranks; ++r) {
+    const double end = rank_free_us_[static_cast<std::size_t>(r)] + costs.optimizer_us;
+    PPB_REQUIRE_INPUT(std::isfinite(end), "cost model: rank ", r, "'s ops end at ", end,
+                      " us: the op or transfer times are too large or not numbers");
+  }
 
   if (costs.optimizer_us > 0) {
     for (int r = 0; r < schedule.num_ranks; ++r) {

@@ -156,6 +156,8 @@ TEST(PpsimSweep, BadInputExitsTwoAndWritesNothing) {
   expect_bad_input(ppsim("sweep --num-stages 4,0" + outputs), "--num-stages");
   expect_bad_input(ppsim("sweep --num-batches 8,-1" + outputs), "--num-batches");
   expect_bad_input(ppsim("sweep --chunks 1" + outputs), "--chunks");
+  // 0 is a count like 1, not "not given" (which means 2).
+  expect_bad_input(ppsim("sweep --chunks 0" + outputs), "--chunks: interleaved needs at least 2 chunks");
   expect_bad_input(ppsim("sweep -s 2,4 -f 1,2" + outputs), "--forward-times");
   expect_bad_input(ppsim("sweep -o " + dir.file("s.gif")), "--output");
   expect_bad_input(ppsim("sweep --csv " + dir.file("missing/s.csv")), "--csv");
