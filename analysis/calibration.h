@@ -152,8 +152,10 @@ CostModel apply_calibration(const Calibration& calibration, const Schedule& sche
                             double optimizer_us, const std::string& source);
 
 // The cost model for `inputs.calibration_file`: loads it and applies it with
-// inputs.activation_bytes (which must be positive: the link cost depends on the
-// message size) and inputs.optimizer_ms. Errors name the file or the flag.
+// inputs.activation_bytes (which must be positive, or 0 with
+// inputs.activation_bytes_known: the link cost depends on the message size, and
+// 0 bytes given on purpose costs the latency alone) and
+// inputs.optimizer_ms. Errors name the file or the flag.
 CostModel calibrated_cost_model(const CostInputs& inputs, const Schedule& schedule);
 
 }  // namespace ppb

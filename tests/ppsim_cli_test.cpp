@@ -166,7 +166,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"MalformedConfig", "-c {dir}/bad.json", "{dir}/bad.json: not valid JSON"},
         BadInput{"UnknownConfigKey", "-c {dir}/unknown.yaml", "{dir}/unknown.yaml: unknown key 'frobnicate'"},
         BadInput{"NestedConfigValue", "-c {dir}/nested.json", "{dir}/nested.json: config key 'num_stages'"},
-        BadInput{"DeadlockedScheduleFile", "--schedule-file {dir}/deadlock.csv", "{dir}/deadlock.csv: schedule: deadlock"},
+        BadInput{"DeadlockedScheduleFile", "--schedule-file {dir}/deadlock.csv", "{dir}/deadlock.csv: schedule: deadlock: op B0@s0 (rank 0, position 1) waits for B0@s1, which can never run"},
         BadInput{"MissingScheduleFile", "--schedule-file {dir}/none.json", "{dir}/none.json: cannot read"},
         BadInput{"OutputInMissingDirectory", "-o {dir}/no/such/dir/t.txt", "--output: directory"},
         BadInput{"UnknownFlag", "--frobnicate", "The following argument was not expected: --frobnicate"}),

@@ -92,6 +92,21 @@ TEST(ScheduleFiles, ErrorsNameTheFileAndTheReason) {
             std::string::npos);
 }
 
+TEST(ScheduleFiles, AWeightGradientAfterAFullBackwardIsRefused) {
+  // B is PyTorch's full backward: nothing is left for a W. The split backward is I then W.
+  EXPECT_EQ(load_error("0F0,0B0,0W0\n1F0,1B0,1W0\n", "bw.csv"),
+            "bw.csv: op 0W0 (rank 0) is a W after the full backward 0B0: B is a full backward, and a W follows only "
+            "an input-gradient backward I (0I0)");
+  EXPECT_NE(load_error(R"({"schema": "ppbench.schedule/1", "ranks": [["0F0", "0I0", "0W0"], ["1F0", "1B0", "1W0"]]})",
+                       "bw.json")
+                .find("bw.json: op 1W0 (rank 1) is a W after the full backward 1B0"),
+            std::string::npos);
+  // The same ops with I load.
+  test::TempDir dir;
+  test::write_text(dir.file("iw.csv"), "0F0,0I0,0W0\n1F0,1I0,1W0\n");
+  EXPECT_TRUE(load_schedule_file(dir.file("iw.csv")).split_backward);
+}
+
 TEST(ScheduleFiles, MissingFileIsAnInputError) {
   EXPECT_THROW(load_schedule_file("/nonexistent/dir/s.json"), InputError);
 }

@@ -83,6 +83,8 @@ TEST(Validate, NamesTheFirstOpOfADeadlock) {
                                                   {{F, 1, 1}, {B, 1, 1}, {F, 1, 0}, {B, 1, 0}}, 2));
   EXPECT_NE(e.find("deadlock"), std::string::npos) << e;
   EXPECT_NE(e.find("B0@s0 (rank 0, position 1)"), std::string::npos) << e;
+  // F0@s0 ran just before it: only the dependency that never ran is named.
+  EXPECT_NE(e.find("waits for B0@s1, which can never run"), std::string::npos) << e;
 }
 
 TEST(Validate, RejectsAPlacementWithUnevenChunks) {

@@ -10,6 +10,7 @@ void add_ppbench_options(CLI::App& app, PpbenchOptions& o) {
   add_schedule_options(app, o.schedule);
   // Messages must exist on the CPU backend: a small activation by default.
   o.costs.activation_bytes = 64 * 1024;
+  o.costs.activation_bytes_known = true;
   add_cost_options(app, o.costs);
   // Shared flags whose meaning differs here: P comes from mpirun.
   app.get_option("--num-stages")

@@ -65,7 +65,8 @@ void add_cost_options(CLI::App& app, CostInputs& c) {
       },
       "BYTES");
   app.add_option("--activation-bytes", c.activation_bytes, "bytes of one activation (and gradient) message; K, M, G suffixes")
-      ->transform(byte_size);
+      ->transform(byte_size)
+      ->each([&c](const std::string&) { c.activation_bytes_known = true; });
   app.add_option("--optimizer-time", c.optimizer_ms, "optimizer step per rank after its last op, in ms");
   app.add_option("--calibration", c.calibration_file,
                  "per-stage times and link costs from a ppbench.calibration/1 file (instead of the time flags)");

@@ -140,7 +140,8 @@ void validate(const Schedule& s) {
     }
   }
   // Deadlock: the walk stops where ranks wait on each other.
-  const WalkResult walk = walk_schedule(s, [](int, std::size_t, const Op&) {});
+  WalkScratch walked;  // after the walk, walked.done says which ops ran
+  const WalkResult walk = walk_schedule(s, [](int, std::size_t, const Op&) {}, &walked);
   if (!walk.complete) {
     for (int r = 0; r < s.num_ranks; ++r) {
       const std::size_t pos = walk.stuck_at[static_cast<std::size_t>(r)];
@@ -148,8 +149,11 @@ void validate(const Schedule& s) {
         const Op& op = s.ops[static_cast<std::size_t>(r)][pos];
         Op producers[2];
         const int n = producers_of(s, op, producers);
+        // Only the producers that never ran: the others are not what it waits for.
         std::string waits;
-        for (int i = 0; i < n; ++i) waits += (waits.empty() ? "" : ", ") + describe(producers[i]);
+        for (int i = 0; i < n; ++i) {
+          if (walked.done[index(producers[i])] == 0) waits += (waits.empty() ? "" : ", ") + describe(producers[i]);
+        }
         PPB_THROW(ScheduleError, "schedule: deadlock: op ", describe(op), at_rank(r, pos), " waits for ", waits,
                   ", which can never run");
       }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "core/errors.h"
@@ -52,8 +53,20 @@ Schedule finish_parsed(std::vector<std::vector<ParsedAction>> rows, const std::s
   int max_stage = -1, max_mb = -1;
   bool has_i = false, has_w = false;
   std::map<int, int> stage_rank;
+  // As in PyTorch, B is the full backward: it leaves no weight gradient for a W
+  // to compute. Only an I (input-gradient backward) is followed by a W.
+  std::set<std::pair<int, int>> full_backward;  // (stage, microbatch) written as B
+  for (const auto& row : rows) {
+    for (const ParsedAction& a : row) {
+      if (a.letter == 'B') full_backward.emplace(a.op.stage, a.op.microbatch);
+    }
+  }
   for (int r = 0; r < s.num_ranks; ++r) {
     for (const ParsedAction& a : rows[static_cast<std::size_t>(r)]) {
+      PPB_REQUIRE_INPUT(a.letter != 'W' || full_backward.count({a.op.stage, a.op.microbatch}) == 0, source, ": op ",
+                        action_string(a.op, true), " (rank ", r, ") is a W after the full backward ", a.op.stage, "B",
+                        a.op.microbatch, ": B is a full backward, and a W follows only an input-gradient backward I (",
+                        a.op.stage, "I", a.op.microbatch, ")");
       max_stage = std::max(max_stage, a.op.stage);
       max_mb = std::max(max_mb, a.op.microbatch);
       has_i |= a.letter == 'I';

@@ -4,7 +4,7 @@
 //    time step, cells "{stage}{kind}{microbatch}" (0F1, 1I0, 2W3, 1B0), blank
 //    cells idle. PyTorch writes the input-gradient backward as "I" and the full
 //    backward as "B"; both are read, and a schedule that splits W is written
-//    with "I".
+//    with "I". A W after a B (full backward) of the same op is refused.
 #pragma once
 
 #include <string>

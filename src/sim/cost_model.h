@@ -46,6 +46,10 @@ struct CostInputs {
   double p2p_latency_ms = 0;
   double bandwidth_gbps = 0;  // GB/s (1e9 bytes per second); 0: infinite
   std::uint64_t activation_bytes = 0;
+  // 0 bytes is a message size (latency-only messages) when this is set: by
+  // --activation-bytes (command line or config file) or a program's default
+  // (ppbench). --calibration needs a size: a positive one, or 0 set this way.
+  bool activation_bytes_known = false;
   double optimizer_ms = 0;
   // --calibration: per-stage times and per-link costs from a ppbench.calibration/1
   // file instead of the time flags (analysis/calibration.h, docs/calibration.md).
@@ -63,7 +67,8 @@ struct CostInputs {
 // With a calibration file, the model is the file's (calibrated_cost_model in
 // analysis/calibration.h): any time flag given is refused (naming it and
 // --calibration), --activation-bytes (required) is the message size the link
-// fits are evaluated at, and --optimizer-time still applies.
+// fits are evaluated at (0 bytes: the latency alone), and --optimizer-time still
+// applies.
 CostModel make_cost_model(const CostInputs& inputs, const Schedule& schedule);
 
 }  // namespace ppb

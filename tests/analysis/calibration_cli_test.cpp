@@ -92,6 +92,8 @@ TEST_F(PpsimCalibration, MessageSizesTakeBinarySuffixes) {
   };
   EXPECT_DOUBLE_EQ(makespan("64K"), makespan("65536"));
   EXPECT_DOUBLE_EQ(makespan("1MiB"), 1000 + 100 + 1048.576 + 4500 + 50 + 2000);
+  // 0 bytes is a size (a latency-only message), not a missing one.
+  EXPECT_DOUBLE_EQ(makespan("0"), 1000 + 100 + 4500 + 50 + 2000);
   expect_bad_input("-s 2 --calibration " + file_ + " --activation-bytes 64X", "--activation-bytes: '64X' is not a size");
 }
 

@@ -565,6 +565,9 @@ TEST(CalibrationCostModel, CostInputsWithACalibrationFile) {
   } catch (const InputError& e) {
     EXPECT_EQ(std::string(e.what()).rfind("--activation-bytes: give the message size with --calibration", 0), 0u);
   }
+  // 0 given on purpose is a size: the links cost their latency alone.
+  in.activation_bytes_known = true;
+  EXPECT_NEAR(make_cost_model(in, s).transfer_us(0, 1), 50, 1e-9);
 }
 
 TEST(CalibrationReport, TablesOfStagesAndLinks) {

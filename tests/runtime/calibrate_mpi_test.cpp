@@ -213,5 +213,18 @@ TEST(PpbenchCalibrate, RunWithAFileThatDoesNotFitIsBadInput) {
   EXPECT_FALSE(file_exists(dir.file("run")));
 }
 
+// ppbench --activation-bytes 0 --calibration: zero-byte messages are a size (the
+// links' latency alone), as they are without --calibration.
+TEST(PpbenchCalibrate, ZeroByteMessagesRunWithAFile) {
+  TempDir dir;
+  const std::string file = dir.file("cal.json");
+  ASSERT_EQ(calibrate(2, file, kQuick + " --sizes 4K").exit_code, 0);
+  const CommandResult r = run_command(mpirun(2) + " --schedule gpipe -b 2 -f 3 --backward-times 4 --iters 1 " +
+                                      "--activation-bytes 0 --calibration " + file + " --out " + dir.file("run"));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("; 0 B messages;"), std::string::npos) << r.out;
+  EXPECT_TRUE(file_exists(dir.file("run/predicted.json")));
+}
+
 }  // namespace
 }  // namespace ppb::test
