@@ -5,10 +5,10 @@
 
 namespace ppb {
 
-std::optional<double> analytic_bubble(const std::string& schedule, int num_ranks, int num_microbatches, int chunks) {
+std::optional<double> analytic_bubble(const std::string& generator, int num_ranks, int num_microbatches, int chunks) {
   const double p = num_ranks, m = num_microbatches;
-  if (schedule == "gpipe" || schedule == "1f1b") return (p - 1) / (m + p - 1);
-  if (schedule == "interleaved") return (p - 1) / (chunks * m + p - 1);
+  if (generator == "gpipe" || generator == "1f1b") return (p - 1) / (m + p - 1);
+  if (generator == "interleaved") return (p - 1) / (chunks * m + p - 1);
   return std::nullopt;
 }
 
@@ -49,7 +49,8 @@ Metrics compute_metrics(const Timeline& t) {
     m.ranks.push_back(rm);
   }
   m.bubble_fraction = m.makespan_us > 0 ? 1.0 - total_busy / (t.num_ranks * m.makespan_us) : 0.0;
-  m.analytic_bubble = analytic_bubble(t.schedule, t.num_ranks, t.num_microbatches, t.chunks);
+  // By how the schedule was made: a file's schedule has no formula, whatever its name.
+  m.analytic_bubble = analytic_bubble(t.generator, t.num_ranks, t.num_microbatches, t.chunks);
   return m;
 }
 

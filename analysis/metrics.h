@@ -40,7 +40,8 @@ OpSpan op_span(const Timeline& timeline);
 
 Metrics compute_metrics(const Timeline& timeline);
 
-std::optional<double> analytic_bubble(const std::string& schedule, int num_ranks, int num_microbatches, int chunks);
+// `generator` is Schedule::generator (Timeline::generator): empty or unknown gives none.
+std::optional<double> analytic_bubble(const std::string& generator, int num_ranks, int num_microbatches, int chunks);
 
 // Peak live activations of one rank, by walking its ops in execution order: an
 // activation is held from its F until the op that releases it (W when the

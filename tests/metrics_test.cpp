@@ -37,6 +37,24 @@ TEST(Metrics, AnalyticReferenceOnlyWhereAFormulaApplies) {
   EXPECT_DOUBLE_EQ(*analytic_bubble("interleaved", 4, 8, 2), 3.0 / 19.0);
   EXPECT_FALSE(analytic_bubble("zb-h1", 4, 8, 1).has_value());
   EXPECT_FALSE(analytic_bubble("file", 4, 8, 1).has_value());
+  EXPECT_FALSE(analytic_bubble("", 4, 8, 1).has_value());
+}
+
+TEST(Metrics, AnalyticReferenceFollowsTheGeneratorNotTheLabel) {
+  Timeline t = uniform(make_gpipe(4, 8));
+  ASSERT_TRUE(compute_metrics(t).analytic_bubble.has_value());
+  t.generator.clear();  // as for a schedule read from a file that calls itself "gpipe"
+  EXPECT_EQ(t.schedule, "gpipe");
+  EXPECT_FALSE(compute_metrics(t).analytic_bubble.has_value());
+}
+
+TEST(TimelineJson, GeneratorIsKeptAndAbsentMeansNone) {
+  const Timeline t = uniform(make_1f1b(2, 2));
+  nlohmann::json doc = timeline_to_json(t, nlohmann::json::object());
+  EXPECT_EQ(doc["generator"], "1f1b");
+  EXPECT_EQ(timeline_from_json(doc, "t.json").generator, "1f1b");
+  doc.erase("generator");  // a file from before the field: not known to be generated
+  EXPECT_FALSE(compute_metrics(timeline_from_json(doc, "t.json")).analytic_bubble.has_value());
 }
 
 TEST(Metrics, MakespanIgnoresACommonOffset) {

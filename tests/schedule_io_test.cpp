@@ -25,7 +25,9 @@ TEST_P(ScheduleRoundTrip, JsonKeepsEverything) {
   const Schedule s = test::make(GetParam());
   const Schedule back = schedule_from_json(nlohmann::json::parse(schedule_to_json(s).dump()), "mem.json");
   expect_same(s, back);
-  EXPECT_EQ(back.name, s.name);
+  // The name is kept as a label of a file's schedule, not taken for its generator.
+  EXPECT_EQ(back.name, "file mem.json (" + s.name + ")");
+  EXPECT_EQ(back.generator, "");
 }
 
 TEST_P(ScheduleRoundTrip, CsvKeepsTheOpsAndPlacement) {
@@ -55,7 +57,9 @@ TEST(ScheduleCsv, WritesPyTorchActionStrings) {
 
 TEST(ScheduleCsv, ReadsIdleCellsAndFullBackwardB) {
   // As PyTorch's _dump_csv writes a compute-only schedule: blank cells are idle steps.
-  const Schedule s = schedule_from_csv("0F0,0F1,,0B0,,0B1\n,1F0,1B0,1F1,1B1,\n", "p.csv");
+  const Schedule s = schedule_from_csv("0F0,0F1,,0B0,,0B1\n,1F0,1B0,1F1,1B1,\n", "dir/p.csv");
+  EXPECT_EQ(s.name, "file p.csv");
+  EXPECT_EQ(s.generator, "");
   EXPECT_EQ(s.num_ranks, 2);
   EXPECT_EQ(s.num_microbatches, 2);
   EXPECT_FALSE(s.split_backward);

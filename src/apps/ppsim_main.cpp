@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-json", options.metrics_json, "write metrics JSON (- for stdout)");
   app.add_option("--timeline-json", options.timeline_json, "write the timeline JSON (- for stdout)");
   app.add_option("--width", options.width, "columns of the ASCII timeline (default: terminal width)");
-  add_config_option(app, {{"output_file", "output"}});
+  add_config_option(app, {{"output_file", "output"}}, command_line_overrides());
   const SweepCommand sweep(app);
   const CompareCommand compare(app);
 

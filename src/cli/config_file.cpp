@@ -54,8 +54,14 @@ std::vector<std::string> yaml_values(const YAML::Node& v, const std::string& key
 
 }  // namespace
 
-JsonYamlConfig::JsonYamlConfig(std::set<std::string> known_keys, std::map<std::string, std::string> aliases)
-    : known_keys_(std::move(known_keys)), aliases_(std::move(aliases)) {}
+JsonYamlConfig::JsonYamlConfig(const CLI::App* app, std::set<std::string> known_keys,
+                               std::map<std::string, std::string> aliases, std::vector<ConfigOverride> overrides)
+    : app_(app), known_keys_(std::move(known_keys)), aliases_(std::move(aliases)), overrides_(std::move(overrides)) {}
+
+bool JsonYamlConfig::on_command_line(const std::string& flag) const {
+  const CLI::Option* option = app_->get_option_no_throw(flag);
+  return option != nullptr && option->count() > 0;
+}
 
 std::string JsonYamlConfig::to_config(const CLI::App*, bool, bool, std::string) const { return "{}\n"; }
 
@@ -85,11 +91,18 @@ std::vector<CLI::ConfigItem> JsonYamlConfig::from_config(std::istream& input) co
       entries.emplace_back(key, yaml_values(kv.second, key));
     }
   }
+  std::set<std::string> replaced;  // keys that flags on the command line replace
+  for (const ConfigOverride& o : overrides_) {
+    for (const std::string& flag : o.flags) {
+      if (on_command_line(flag)) replaced.insert(o.keys.begin(), o.keys.end());
+    }
+  }
   std::vector<CLI::ConfigItem> items;
   for (auto& [key, values] : entries) {
     std::string name = snake(key);
     if (const auto alias = aliases_.find(name); alias != aliases_.end()) name = alias->second;
     if (known_keys_.count(name) == 0) throw CLI::ConfigError("unknown key '" + key + "'");
+    if (replaced.count(name) != 0) continue;
     CLI::ConfigItem item;
     item.name = kebab(name);
     item.inputs = std::move(values);
@@ -98,7 +111,8 @@ std::vector<CLI::ConfigItem> JsonYamlConfig::from_config(std::istream& input) co
   return items;
 }
 
-void add_config_option(CLI::App& app, const std::map<std::string, std::string>& aliases) {
+void add_config_option(CLI::App& app, const std::map<std::string, std::string>& aliases,
+                       std::vector<ConfigOverride> overrides) {
   std::set<std::string> keys;
   for (const CLI::Option* opt : app.get_options()) {
     for (const std::string& name : opt->get_lnames()) {
@@ -106,7 +120,7 @@ void add_config_option(CLI::App& app, const std::map<std::string, std::string>& 
     }
   }
   app.set_config("--config,-c", "", "JSON or YAML file of settings; keys are the long flags in snake_case");
-  app.config_formatter(std::make_shared<JsonYamlConfig>(std::move(keys), aliases));
+  app.config_formatter(std::make_shared<JsonYamlConfig>(&app, std::move(keys), aliases, std::move(overrides)));
 }
 
 }  // namespace ppb

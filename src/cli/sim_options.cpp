@@ -11,11 +11,22 @@
 namespace ppb {
 
 void add_schedule_options(CLI::App& app, ScheduleOptions& o) {
-  app.add_option("--schedule", o.schedule, "gpipe, 1f1b, interleaved or zb-h1")->capture_default_str();
-  app.add_option("--num-stages,-s", o.num_stages, "pipeline ranks P (GPUs)")->capture_default_str();
-  app.add_option("--num-batches,-b", o.num_batches, "microbatches M per iteration")->capture_default_str();
-  app.add_option("--chunks", o.chunks, "stages per rank v for interleaved (default 2)");
-  app.add_option("--schedule-file", o.schedule_file, "read the schedule from a .json or PyTorch .csv file");
+  auto given = [&o](const char* flag) {
+    return [&o, flag](const std::string&) { o.flags_given.insert(flag); };
+  };
+  app.add_option("--schedule", o.schedule, "gpipe, 1f1b, interleaved or zb-h1")
+      ->capture_default_str()
+      ->each(given("--schedule"));
+  app.add_option("--num-stages,-s", o.num_stages, "pipeline ranks P (GPUs)")
+      ->capture_default_str()
+      ->each(given("--num-stages"));
+  app.add_option("--num-batches,-b", o.num_batches, "microbatches M per iteration")
+      ->capture_default_str()
+      ->each(given("--num-batches"));
+  app.add_option("--chunks", o.chunks, "stages per rank v for interleaved (default 2)")->each(given("--chunks"));
+  app.add_option("--schedule-file", o.schedule_file,
+                 "read the schedule from a .json or PyTorch .csv file (not with --schedule or --chunks; -s and -b, "
+                 "where given, must be the file's)");
   app.add_option("--dump-schedule", o.dump_schedule, "write the schedule to a .json or .csv file");
 }
 
@@ -72,8 +83,33 @@ void add_cost_options(CLI::App& app, CostInputs& c) {
                  "per-stage times and link costs from a ppbench.calibration/1 file (instead of the time flags)");
 }
 
+std::vector<ConfigOverride> command_line_overrides() {
+  return {{{"--schedule"}, {"schedule_file"}},
+          {{"--schedule-file"}, {"schedule", "chunks", "num_stages", "num_batches"}},
+          {{"--p2p-time", "--p2p-latency", "--bandwidth", "--calibration"}, {"p2p_time", "p2p_latency", "bandwidth"}}};
+}
+
+namespace {
+// The file decides the schedule: a generator's flag beside it would be ignored
+// (or contradict it), so it is refused, naming both flags.
+Schedule schedule_from_file(const ScheduleOptions& o) {
+  for (const char* flag : {"--schedule", "--chunks"}) {
+    PPB_REQUIRE_INPUT(o.flags_given.count(flag) == 0, flag, ": cannot be combined with --schedule-file (the file '",
+                      o.schedule_file, "' gives the schedule; give one of them)");
+  }
+  Schedule s = load_schedule_file(o.schedule_file);
+  PPB_REQUIRE_INPUT(o.flags_given.count("--num-stages") == 0 || o.num_stages == s.num_ranks, "--num-stages: ",
+                    o.num_stages, " pipeline ranks, but --schedule-file '", o.schedule_file, "' has ", s.num_ranks,
+                    " (leave --num-stages out, or give the file's)");
+  PPB_REQUIRE_INPUT(o.flags_given.count("--num-batches") == 0 || o.num_batches == s.num_microbatches,
+                    "--num-batches: ", o.num_batches, " microbatches, but --schedule-file '", o.schedule_file, "' has ",
+                    s.num_microbatches, " (leave --num-batches out, or give the file's)");
+  return s;
+}
+}  // namespace
+
 Schedule build_schedule(const ScheduleOptions& o) {
-  if (!o.schedule_file.empty()) return load_schedule_file(o.schedule_file);
+  if (!o.schedule_file.empty()) return schedule_from_file(o);
   PPB_REQUIRE_INPUT(schedule_is_generated(o.schedule), "--schedule: unknown schedule '", o.schedule,
                     "' (expected gpipe, 1f1b, interleaved or zb-h1)");
   int chunks = 1;

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/config_file.h"
 #include "core/schedule.h"
 #include "sim/cost_model.h"
 
@@ -18,8 +20,12 @@ struct ScheduleOptions {
   int num_stages = 4;   // P: pipeline ranks (GPUs); with chunks, P * v stages in all
   int num_batches = 8;  // M: microbatches per iteration
   std::optional<int> chunks;  // v; not given: 2 for interleaved, else 1
-  std::string schedule_file;  // .json or .csv; overrides the generator
+  std::string schedule_file;  // .json or .csv: the schedule instead of a generator
   std::string dump_schedule;  // write the schedule (.json or .csv)
+  // The flags above given on the command line or in a config file (recorded by
+  // add_schedule_options): with --schedule-file, build_schedule refuses --schedule,
+  // --chunks, and a --num-stages or --num-batches that differs from the file's.
+  std::set<std::string> flags_given;
 };
 
 // Registers --schedule, --num-stages/-s, --num-batches/-b, --chunks,
@@ -34,8 +40,17 @@ void add_op_time_options(CLI::App& app, CostInputs& costs);
 // --p2p-latency, --bandwidth, --activation-bytes, --optimizer-time, --calibration.
 void add_cost_options(CLI::App& app, CostInputs& costs);
 
+// For a config file beside these flags: a flag on the command line replaces the
+// file's alternatives to it, not only its own key. --schedule replaces the file's
+// schedule_file; --schedule-file its schedule, chunks, num_stages and num_batches;
+// a link flag (--p2p-time, --p2p-latency, --bandwidth) or --calibration all of
+// the file's link keys. (The file's op times beside --calibration stay an error:
+// make_cost_model names both.)
+std::vector<ConfigOverride> command_line_overrides();
+
 // Builds (generates or loads) and validates the schedule. Throws InputError
-// naming the flag or file on bad input.
+// naming the flag or file on bad input, and naming both flags when
+// --schedule-file is combined with a generator's flag it contradicts.
 Schedule build_schedule(const ScheduleOptions& options);
 
 // Runs CLI11 and turns its errors into one line for standard error. Returns -1

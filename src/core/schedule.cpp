@@ -163,6 +163,7 @@ void validate(const Schedule& s) {
 
 void set_timeline_header(Timeline& timeline, const Schedule& schedule, const std::string& source) {
   timeline.schedule = schedule.name;
+  timeline.generator = schedule.generator;
   timeline.source = source;
   timeline.num_ranks = schedule.num_ranks;
   timeline.num_microbatches = schedule.num_microbatches;

@@ -18,7 +18,13 @@
 namespace ppb {
 
 struct Schedule {
-  std::string name;                  // generator name ("1f1b", ...) or "file"
+  // A label for people: the generator's name, or for a schedule read from a file
+  // "file NAME.csv", "file NAME.json (its \"name\")" (io/schedule_io.h).
+  std::string name;
+  // The generator that built it ("gpipe", "1f1b", "interleaved", "zb-h1"); empty
+  // for a schedule read from a file or built by hand. What depends on how the
+  // schedule was made (the analytic bubble formula) reads this, never `name`.
+  std::string generator;
   int num_ranks = 0;                 // P
   int num_microbatches = 0;          // M
   int chunks = 1;                    // v: stages per rank

@@ -33,7 +33,8 @@ struct TransferRecord {
 };
 
 struct Timeline {
-  std::string schedule;       // generator name or "file"
+  std::string schedule;       // the schedule's label (Schedule::name)
+  std::string generator;      // Schedule::generator: empty unless generated
   std::string source;         // "predicted", "measured" or "replay"
   int num_ranks = 0;
   int num_microbatches = 0;

@@ -47,7 +47,7 @@ std::string trim(const std::string& s) {
 // holds each stage's ops), chunks, then validate().
 Schedule finish_parsed(std::vector<std::vector<ParsedAction>> rows, const std::string& source) {
   Schedule s;
-  s.name = "file";
+  s.name = "file " + source.substr(source.rfind('/') + 1);  // generator stays empty
   s.num_ranks = static_cast<int>(rows.size());
   PPB_REQUIRE_INPUT(s.num_ranks > 0, source, ": no ranks in schedule");
   int max_stage = -1, max_mb = -1;
@@ -154,7 +154,10 @@ Schedule schedule_from_json(const nlohmann::json& doc, const std::string& source
     }
   }
   Schedule s = finish_parsed(std::move(rows), source);
-  if (doc.contains("name") && doc["name"].is_string()) s.name = doc["name"].get<std::string>();
+  // The file's "name" is a label, never the generator: a file may hold any op order.
+  if (doc.contains("name") && doc["name"].is_string() && !doc["name"].get<std::string>().empty()) {
+    s.name += " (" + doc["name"].get<std::string>() + ")";
+  }
   if (doc.contains("num_microbatches")) {
     PPB_REQUIRE_INPUT(doc["num_microbatches"] == s.num_microbatches, source, ": \"num_microbatches\" is ",
                       doc["num_microbatches"].dump(), " but the ops use ", s.num_microbatches);

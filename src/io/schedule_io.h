@@ -21,7 +21,10 @@ nlohmann::json schedule_to_json(const Schedule& schedule);
 std::string schedule_to_csv(const Schedule& schedule);
 
 // Parse and validate; errors name `source` (the file) and the reason. The format
-// is taken from the extension (.json or .csv).
+// is taken from the extension (.json or .csv). The schedule is labelled
+// "file F" (F: the file name without directories), plus " (NAME)" for a JSON
+// file's "name"; its `generator` stays empty, so it never gets a generator's
+// analytic bubble whatever its name says.
 Schedule load_schedule_file(const std::string& path);
 Schedule schedule_from_json(const nlohmann::json& doc, const std::string& source);
 Schedule schedule_from_csv(const std::string& text, const std::string& source);

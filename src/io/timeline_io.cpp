@@ -64,6 +64,7 @@ nlohmann::json timeline_body_to_json(const Timeline& t) {
     transfers.push_back(std::move(j));
   }
   return nlohmann::json{{"schedule", t.schedule},
+                        {"generator", t.generator.empty() ? nlohmann::json() : nlohmann::json(t.generator)},
                         {"source", t.source},
                         {"time_unit", "us"},
                         {"num_ranks", t.num_ranks},
@@ -91,6 +92,8 @@ Timeline timeline_from_json(const nlohmann::json& doc, const std::string& source
   }
   Timeline t;
   t.schedule = field<std::string>(doc, "schedule", source);
+  // Absent (older files) or null: not known to be generated, so no analytic bubble.
+  if (doc.contains("generator") && !doc["generator"].is_null()) t.generator = field<std::string>(doc, "generator", source);
   t.source = doc.value("source", "");
   t.num_ranks = field<int>(doc, "num_ranks", source);
   t.num_microbatches = field<int>(doc, "num_microbatches", source);

@@ -13,6 +13,7 @@ Schedule make_interleaved(int num_ranks, int num_microbatches, int chunks) {
                     num_microbatches, ") to be a multiple of the stage count (", num_ranks, ")");
   Schedule s;
   s.name = "interleaved";
+  s.generator = "interleaved";
   s.num_ranks = num_ranks;
   s.num_microbatches = num_microbatches;
   s.chunks = chunks;

@@ -9,6 +9,7 @@ namespace {
 Schedule plain_schedule(const char* name, int num_ranks, int num_microbatches, bool split_backward) {
   Schedule s;
   s.name = name;
+  s.generator = name;
   s.num_ranks = num_ranks;
   s.num_microbatches = num_microbatches;
   s.chunks = 1;

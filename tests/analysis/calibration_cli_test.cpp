@@ -112,6 +112,19 @@ TEST_F(PpsimCalibration, TimeFlagsBesideTheFileAreRefusedNamingBoth) {
   expect_bad_input(common + " -c " + dir_.file("c.yaml"), "--forward-times: cannot be used with --calibration");
 }
 
+TEST_F(PpsimCalibration, OnTheCommandLineItReplacesAConfigFilesLinkModel) {
+  // The command line wins: the file's p2p_time is another link model, dropped.
+  test::write_text(dir_.file("link.yaml"), "p2p_time: 5\n");
+  const std::string args = "--schedule gpipe -s 2 -b 1 --activation-bytes 100000 --metrics-json - --calibration " + file_;
+  const CommandResult r = ppsim("-c " + dir_.file("link.yaml") + " " + args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(r.out)["makespan"].get<double>(), 1000 + 200 + 4500 + 50 + 2000);
+  // Both in the file: still the conflict, naming both.
+  test::write_text(dir_.file("both.yaml"), "p2p_time: 5\ncalibration: " + file_ + "\n");
+  expect_bad_input("-s 2 --activation-bytes 1000 -c " + dir_.file("both.yaml"),
+                   "--p2p-time: cannot be used with --calibration");
+}
+
 TEST_F(PpsimCalibration, BadFilesAreNamedWithTheKey) {
   nlohmann::json doc = two_rank_file();
   doc["stages"][1].erase("backward");

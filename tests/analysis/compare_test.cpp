@@ -214,6 +214,14 @@ std::string error_of(const Timeline& m, const Timeline& p) {
   return "";
 }
 
+TEST(Compare, OneScheduleReadFromTwoFilesIsTheSameSchedule) {
+  Timeline p = predicted_two_rank();
+  p.schedule = "file a.csv";
+  Timeline m = measured_two_rank();
+  m.schedule = "file copy.json (gpipe)";
+  EXPECT_EQ(error_of(m, p), "");
+}
+
 TEST(Compare, DifferentSchedulesAreInputErrorsNamingBothFiles) {
   const Timeline p = predicted_two_rank();
   Timeline m = p;
@@ -223,6 +231,9 @@ TEST(Compare, DifferentSchedulesAreInputErrorsNamingBothFiles) {
   m = p;
   m.schedule = "1f1b";
   EXPECT_NE(error_of(m, p).find("different schedule (1f1b measured, gpipe predicted)"), std::string::npos);
+  m = p;
+  m.generator = "gpipe";  // generated beside read from a file
+  EXPECT_NE(error_of(m, p).find("different schedule"), std::string::npos);
   m = p;
   m.ranks[1].pop_back();
   EXPECT_EQ(error_of(m, p), "m.json and p.json are not the same schedule: rank 1 has B0@s1 only in the predicted timeline");

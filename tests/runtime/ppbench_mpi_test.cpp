@@ -183,6 +183,25 @@ TEST(PpbenchInput, WorldSizeMismatchIsReportedByEveryRank) {
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
+// The schedule file decides the schedule: -s, where given, must be the file's
+// (and the world size); --schedule or --chunks beside it is refused on every rank.
+TEST(PpbenchInput, FlagsContradictingTheScheduleFileAreReportedByEveryRank) {
+  TempDir dir;
+  write_text(dir.file("split.csv"), "0F0,0B0,0F1,0B1\n1F0,1B0,1F1,1B1\n");
+  const std::string run = "cd " + dir.path() + " && " + mpirun(2) + " --schedule-file split.csv --iters 1 ";
+  const CommandResult stages = run_command(run + "-s 3");
+  EXPECT_EQ(stages.exit_code, 2);
+  EXPECT_EQ(count_of(stages.err, "ppbench: error: --num-stages: 3 pipeline ranks, but --schedule-file 'split.csv' has 2"),
+            2)
+      << stages.err;
+  const CommandResult schedule = run_command(run + "--schedule gpipe");
+  EXPECT_EQ(schedule.exit_code, 2);
+  EXPECT_EQ(count_of(schedule.err, "ppbench: error: --schedule: cannot be combined with --schedule-file"), 2)
+      << schedule.err;
+  std::filesystem::remove(dir.file("split.csv"));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
 TEST(PpbenchInput, BadFlagsExit2AndWriteNothing) {
   TempDir dir;
   for (const std::string& flags :

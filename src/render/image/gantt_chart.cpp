@@ -163,7 +163,7 @@ class GanttPainter {
       sub += (*s.name ? std::string(s.name) + " " : s.timeline->source + " ") + "bubble " +
              percent(m.bubble_fraction) + ", makespan " + format_duration(m.makespan_us);
     }
-    const auto analytic = analytic_bubble(first_.schedule, first_.num_ranks, first_.num_microbatches, first_.chunks);
+    const auto analytic = analytic_bubble(first_.generator, first_.num_ranks, first_.num_microbatches, first_.chunks);
     if (analytic) {
       sub += std::string("  |  analytic ") + (first_.chunks > 1 ? "(P-1)/(vM+P-1)" : "(P-1)/(M+P-1)") + " = " +
              percent(*analytic) + " (uniform stages, no communication)";
