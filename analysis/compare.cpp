@@ -36,7 +36,8 @@ void require_same_schedule(const Timeline& m, const Timeline& p, const std::stri
   // checked below). Otherwise the generator, or for timelines without one the
   // label, must match.
   const auto from_file = [](const Timeline& t) { return t.generator.empty() && t.schedule.rfind("file", 0) == 0; };
-  if (m.generator != p.generator || (m.generator.empty() && m.schedule != p.schedule && !(from_file(m) && from_file(p)))) {
+  const bool both_from_files = from_file(m) && from_file(p);
+  if (m.generator != p.generator || (m.generator.empty() && m.schedule != p.schedule && !both_from_files)) {
     differ("schedule", m.schedule, p.schedule);
   }
   if (m.num_ranks != p.num_ranks) differ("rank count P", std::to_string(m.num_ranks), std::to_string(p.num_ranks));

@@ -154,6 +154,24 @@ TEST(PpsimCli, CommandLineScheduleAndLinkReplaceTheConfigFiles) {
   EXPECT_DOUBLE_EQ(makespan("-c " + dir.file("latency.yaml") + " --p2p-latency 0.5"), 7000);
 }
 
+// "space- or comma-separated": one string of values is a list, in a config file
+// and on the command line alike.
+TEST(PpsimCli, TimesListsMaySeparateWithSpacesAndCommas) {
+  test::TempDir dir;
+  const std::string common = " -s 4 -b 8 --metrics-json -";
+  const CommandResult flags = ppsim("-f 1 2 3 4" + common);
+  ASSERT_EQ(flags.exit_code, 0) << flags.err;
+  const double expected = nlohmann::json::parse(flags.out)["makespan"].get<double>();
+  test::write_text(dir.file("spaces.yaml"), "forward_times: \"1 2 3 4\"\n");
+  test::write_text(dir.file("mixed.json"), "{\"forward_times\": \"1, 2,3 4\"}");
+  for (const std::string& args : {std::string("-f '1 2 3 4'"), std::string("-f '1,2, 3 4'"), std::string("-f 1,2 3 4"),
+                                  "-c " + dir.file("spaces.yaml"), "-c " + dir.file("mixed.json")}) {
+    const CommandResult r = ppsim(args + common);
+    ASSERT_EQ(r.exit_code, 0) << args << ": " << r.err;
+    EXPECT_DOUBLE_EQ(nlohmann::json::parse(r.out)["makespan"].get<double>(), expected) << args;
+  }
+}
+
 TEST(PpsimCli, OutputFileKeyWritesTheTimeline) {
   test::TempDir dir;
   test::write_text(dir.file("c.yaml"), "output_file: " + dir.file("t.txt") + "\nnum_stages: 2\n");
@@ -178,6 +196,16 @@ TEST_P(PpsimBadInput, ExitsTwoWithOneLineAndWritesNothing) {
   test::write_text(dir.file("unknown.yaml"), "num_stages: 4\nfrobnicate: 1\n");
   test::write_text(dir.file("nested.json"), "{\"num_stages\": {\"a\": 1}}");
   test::write_text(dir.file("huge.yaml"), "backward_times: 1e306\n");
+  test::write_text(dir.file("half.yaml"), "num_stages: 3.5\n");
+  test::write_text(dir.file("half.json"), "{\"num_batches\": 2.5}");
+  test::write_text(dir.file("word.yaml"), "p2p_latency: fast\n");
+  test::write_text(dir.file("zero.yaml"), "num_batches: 0\n");
+  test::write_text(dir.file("item.yaml"), "forward_times: [1, x]\n");
+  test::write_text(dir.file("size.json"), "{\"activation_bytes\": \"64X\"}");
+  test::write_text(dir.file("twice.yaml"), "num_stages: 2\nnum_stages: 3\n");
+  test::write_text(dir.file("twice.json"), "{\"num_stages\": 2, \"num_stages\": 3}");
+  test::write_text(dir.file("spellings.yaml"), "num-stages: 2\nnum_stages: 3\n");
+  test::write_text(dir.file("outputs.yaml"), "output: " + dir.path() + "/a.txt\noutput_file: " + dir.path() + "/b.txt\n");
   test::write_text(dir.file("split.csv"), "0F0,0B0,0F1,0B1\n1F0,1B0,1F1,1B1\n");
   test::write_text(dir.file("both.yaml"), "schedule: gpipe\nschedule_file: " + dir.path() + "/split.csv\n");
   test::write_text(dir.file("deadlock.csv"), "0F0,0B0,0F1,0B1\n1F1,1B1,1F0,1B0\n");
@@ -215,7 +243,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"P2pLatencyOverflows", "--p2p-latency 1e306", "--p2p-latency: 1e+306 is too large"},
         BadInput{"BandwidthOverflows", "--bandwidth 1e306", "--bandwidth: 1e+306 is too large"},
         BadInput{"IterationOverflows", "-f 1e304 -s 2 -b 100", "--forward-times: times too large"},
-        BadInput{"ConfigTimeOverflows", "-c {dir}/huge.yaml", "--backward-times: 1e+306 is too large"},
+        BadInput{"ConfigTimeOverflows", "-c {dir}/huge.yaml", "{dir}/huge.yaml: backward_times: 1e+306 is too large"},
         BadInput{"WrongListLength", "-s 4 -f 1 2 3", "--forward-times: expected 1 or 4 values"},
         BadInput{"InterleavedDivisibility", "--schedule interleaved -s 4 -b 6",
                  "--num-batches: interleaved needs the microbatch count (6) to be a multiple"},
@@ -235,11 +263,28 @@ INSTANTIATE_TEST_SUITE_P(
                  "--num-batches: 9 microbatches, but --schedule-file '{dir}/split.csv' has 2"},
         BadInput{"ScheduleAndScheduleFileInAConfig", "-c {dir}/both.yaml",
                  "--schedule: cannot be combined with --schedule-file"},
+        BadInput{"NotAWholeNumberInAConfig", "-c {dir}/half.yaml",
+                 "{dir}/half.yaml: num_stages: expected a whole number, got 3.5"},
+        BadInput{"NotAWholeNumberInAJsonConfig", "-c {dir}/half.json",
+                 "{dir}/half.json: num_batches: expected a whole number, got 2.5"},
+        BadInput{"NotANumberInAConfig", "-c {dir}/word.yaml", "{dir}/word.yaml: p2p_latency: expected a number, got fast"},
+        BadInput{"RangeInAConfig", "-c {dir}/zero.yaml", "{dir}/zero.yaml: num_batches: must be a positive integer (got 0)"},
+        BadInput{"ListItemInAConfig", "-c {dir}/item.yaml", "{dir}/item.yaml: forward_times: 'x' is not a number"},
+        BadInput{"SizeInAConfig", "-c {dir}/size.json", "{dir}/size.json: activation_bytes: '64X' is not a size"},
+        BadInput{"NotAListItem", "-f '1 x'", "--forward-times: 'x' is not a number"},
+        BadInput{"RepeatedYamlKey", "-c {dir}/twice.yaml", "{dir}/twice.yaml: key 'num_stages' is given twice"},
+        BadInput{"RepeatedJsonKey", "-c {dir}/twice.json", "{dir}/twice.json: key 'num_stages' is given twice"},
+        BadInput{"TwoSpellingsOfAKey", "-c {dir}/spellings.yaml",
+                 "{dir}/spellings.yaml: keys 'num-stages' and 'num_stages' both set --num-stages"},
+        BadInput{"OutputAndOutputFile", "-c {dir}/outputs.yaml",
+                 "{dir}/outputs.yaml: keys 'output' and 'output_file' both set --output (give one)"},
         BadInput{"UnreadableConfig", "-c {dir}/missing.yaml", "{dir}/missing.yaml"},
         BadInput{"MalformedConfig", "-c {dir}/bad.json", "{dir}/bad.json: not valid JSON"},
         BadInput{"UnknownConfigKey", "-c {dir}/unknown.yaml", "{dir}/unknown.yaml: unknown key 'frobnicate'"},
         BadInput{"NestedConfigValue", "-c {dir}/nested.json", "{dir}/nested.json: config key 'num_stages'"},
-        BadInput{"DeadlockedScheduleFile", "--schedule-file {dir}/deadlock.csv", "{dir}/deadlock.csv: schedule: deadlock: op B0@s0 (rank 0, position 1) waits for B0@s1, which can never run"},
+        BadInput{"DeadlockedScheduleFile", "--schedule-file {dir}/deadlock.csv",
+                 "{dir}/deadlock.csv: schedule: deadlock: op B0@s0 (rank 0, position 1) waits for B0@s1, which can "
+                 "never run"},
         BadInput{"MissingScheduleFile", "--schedule-file {dir}/none.json", "{dir}/none.json: cannot read"},
         BadInput{"OutputInMissingDirectory", "-o {dir}/no/such/dir/t.txt", "--output: directory"},
         BadInput{"UnknownFlag", "--frobnicate", "The following argument was not expected: --frobnicate"}),

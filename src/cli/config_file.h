@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,6 +38,11 @@ class JsonYamlConfig : public CLI::Config {
   std::string to_config(const CLI::App*, bool, bool, std::string) const override;
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override;
 
+  // The key (as written in the file) that gave `flag` ("--num-stages") its value,
+  // after parsing; none when the value came from the command line or nowhere.
+  // For errors about a file's value that CLI11 reports under the flag's name.
+  std::optional<std::string> key_for(const std::string& flag) const;
+
  private:
   bool on_command_line(const std::string& flag) const;
 
@@ -44,6 +50,7 @@ class JsonYamlConfig : public CLI::Config {
   std::set<std::string> known_keys_;
   std::map<std::string, std::string> aliases_;
   std::vector<ConfigOverride> overrides_;
+  mutable std::map<std::string, std::string> keys_applied_;  // "--flag" -> key, by from_config
 };
 
 // Installs --config/-c on the app with the keys taken from the app's own long

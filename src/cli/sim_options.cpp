@@ -1,7 +1,10 @@
 #include "cli/sim_options.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <sstream>
 
 #include "cli/byte_sizes.h"
 #include "core/errors.h"
@@ -9,6 +12,106 @@
 #include "schedules/generators.h"
 
 namespace ppb {
+
+namespace {
+
+// The reason of an InputError "FLAG: reason": CLI11 puts the flag (or, for a
+// config file's value, parse_command_line the file and key) in front itself.
+std::string reason_of(const InputError& e) {
+  const std::string message = e.what();
+  const auto at = message.find(": ");
+  return at == std::string::npos ? message : message.substr(at + 2);
+}
+
+// A number that uses the whole text (strtod alone would take "3x" for 3).
+bool parse_number(const std::string& text, double& value) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  value = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size();
+}
+
+// Checked at parse time, so a config file's value is reported with the file and
+// key; values that are not numbers are left to CLI11's conversion.
+CLI::Validator positive_count() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        double v = 0;
+        if (parse_number(text, v) && v == std::floor(v) && v <= 0) {
+          return "must be a positive integer (got " + text + ")";
+        }
+        return {};
+      },
+      std::string());
+}
+
+CLI::Validator time_value(const char* flag, bool allow_zero, double scale = 1000.0) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        double v = 0;
+        if (!parse_number(text, v)) return {};
+        try {
+          require_time(v, flag, allow_zero, scale);
+        } catch (const InputError& e) {
+          return reason_of(e);
+        }
+        return {};
+      },
+      std::string());
+}
+
+// A times list as given: separate arguments, or one string of values separated by
+// spaces and/or commas ("1 2 3 4", "1, 2"), on the command line or in a config file.
+std::vector<double> parse_time_list(const std::vector<std::string>& items, const char* flag) {
+  std::vector<double> values;
+  for (const std::string& item : items) {
+    std::string token;
+    for (const char ch : item + " ") {
+      if (ch != ' ' && ch != ',' && ch != '\t') {
+        token += ch;
+        continue;
+      }
+      if (token.empty()) continue;
+      double v = 0;
+      if (!parse_number(token, v)) throw CLI::ValidationError(flag, "'" + token + "' is not a number (times in ms)");
+      try {
+        require_time(v, flag, false);
+      } catch (const InputError& e) {
+        throw CLI::ValidationError(flag, reason_of(e));
+      }
+      values.push_back(v);
+      token.clear();
+    }
+  }
+  if (values.empty()) throw CLI::ValidationError(flag, "expected one value, or one per rank (got none)");
+  return values;
+}
+
+// Registers a times list; each records that it was given (command line or
+// config file), so that make_cost_model can refuse it beside --calibration.
+void add_time_list(CLI::App& app, const std::string& names, const char* flag, std::vector<double>& target,
+                   CostInputs& c, const std::string& help) {
+  CLI::Option* option = app.add_option_function<std::vector<std::string>>(
+      names,
+      [&target, &c, flag](const std::vector<std::string>& items) {
+        target = parse_time_list(items, flag);
+        c.time_flags_given.insert(flag);
+      },
+      help);
+  // Not "FLOAT": the config file's type check would refuse "1 2" as a number.
+  option->expected(1, -1)->delimiter(',')->type_name("MS");
+  if (!target.empty()) {
+    std::ostringstream shown;
+    for (std::size_t i = 0; i < target.size(); ++i) shown << (i ? "," : "") << target[i];
+    option->default_str(shown.str());
+  }
+}
+
+std::function<void(const std::string&)> mark_given(CostInputs& c, const char* flag) {
+  return [&c, flag](const std::string&) { c.time_flags_given.insert(flag); };
+}
+
+}  // namespace
 
 void add_schedule_options(CLI::App& app, ScheduleOptions& o) {
   auto given = [&o](const char* flag) {
@@ -19,9 +122,11 @@ void add_schedule_options(CLI::App& app, ScheduleOptions& o) {
       ->each(given("--schedule"));
   app.add_option("--num-stages,-s", o.num_stages, "pipeline ranks P (GPUs)")
       ->capture_default_str()
+      ->check(positive_count())
       ->each(given("--num-stages"));
   app.add_option("--num-batches,-b", o.num_batches, "microbatches M per iteration")
       ->capture_default_str()
+      ->check(positive_count())
       ->each(given("--num-batches"));
   app.add_option("--chunks", o.chunks, "stages per rank v for interleaved (default 2)")->each(given("--chunks"));
   app.add_option("--schedule-file", o.schedule_file,
@@ -30,37 +135,23 @@ void add_schedule_options(CLI::App& app, ScheduleOptions& o) {
   app.add_option("--dump-schedule", o.dump_schedule, "write the schedule to a .json or .csv file");
 }
 
-namespace {
-// Each time flag records that it was given (command line or config file), so
-// that make_cost_model can refuse it beside --calibration.
-std::function<void(const std::string&)> mark_given(CostInputs& c, const char* flag) {
-  return [&c, flag](const std::string&) { c.time_flags_given.insert(flag); };
-}
-}  // namespace
-
 void add_op_time_options(CLI::App& app, CostInputs& c) {
-  app.add_option("--forward-times,-f", c.forward_ms, "forward time per stage in ms (one value, or one per stage)")
-      ->expected(1, -1)
-      ->delimiter(',')
-      ->capture_default_str()
-      ->each(mark_given(c, "--forward-times"));
-  app.add_option("--backward-times", c.backward_ms, "backward time per stage in ms")
-      ->expected(1, -1)
-      ->delimiter(',')
-      ->capture_default_str()
-      ->each(mark_given(c, "--backward-times"));
-  app.add_option("--weight-times", c.weight_ms, "weight-gradient time per stage in ms")
-      ->expected(1, -1)
-      ->delimiter(',')
-      ->each(mark_given(c, "--weight-times"));
+  add_time_list(app, "--forward-times,-f", "--forward-times", c.forward_ms, c,
+                "forward time per stage in ms (one value, or one per stage; space- or comma-separated)");
+  add_time_list(app, "--backward-times", "--backward-times", c.backward_ms, c, "backward time per stage in ms");
+  add_time_list(app, "--weight-times", "--weight-times", c.weight_ms, c, "weight-gradient time per stage in ms");
 }
 
 void add_cost_options(CLI::App& app, CostInputs& c) {
   add_op_time_options(app, c);
   app.add_option("--p2p-time", c.p2p_time_ms, "fixed time of one transfer in ms (overrides latency/bandwidth)")
+      ->check(time_value("--p2p-time", true))
       ->each(mark_given(c, "--p2p-time"));
-  app.add_option("--p2p-latency", c.p2p_latency_ms, "transfer latency in ms")->each(mark_given(c, "--p2p-latency"));
+  app.add_option("--p2p-latency", c.p2p_latency_ms, "transfer latency in ms")
+      ->check(time_value("--p2p-latency", true))
+      ->each(mark_given(c, "--p2p-latency"));
   app.add_option("--bandwidth", c.bandwidth_gbps, "link bandwidth in GB/s (0: infinite)")
+      ->check(time_value("--bandwidth", true, 1e3))
       ->each(mark_given(c, "--bandwidth"));
   // Sizes with K/M/G suffixes as in `ppbench calibrate --sizes` (0: messages without a size).
   const CLI::Validator byte_size(
@@ -69,8 +160,7 @@ void add_cost_options(CLI::App& app, CostInputs& c) {
         try {
           value = std::to_string(parse_byte_size(value, "--activation-bytes"));
         } catch (const InputError& e) {
-          const std::string message = e.what();
-          return message.substr(message.find(": ") + 2);
+          return reason_of(e);
         }
         return {};
       },
@@ -78,7 +168,8 @@ void add_cost_options(CLI::App& app, CostInputs& c) {
   app.add_option("--activation-bytes", c.activation_bytes, "bytes of one activation (and gradient) message; K, M, G suffixes")
       ->transform(byte_size)
       ->each([&c](const std::string&) { c.activation_bytes_known = true; });
-  app.add_option("--optimizer-time", c.optimizer_ms, "optimizer step per rank after its last op, in ms");
+  app.add_option("--optimizer-time", c.optimizer_ms, "optimizer step per rank after its last op, in ms")
+      ->check(time_value("--optimizer-time", true));
   app.add_option("--calibration", c.calibration_file,
                  "per-stage times and link costs from a ppbench.calibration/1 file (instead of the time flags)");
 }
@@ -134,6 +225,21 @@ std::string one_line(std::string text) {
 }
 }  // namespace
 
+// CLI11 reports a bad value under the flag's name ("--num-stages: must be a
+// positive integer (got 0)"); when the value came from the config file, say it
+// in the file's terms instead: "cfg.yaml: num_stages: must be ...".
+std::string config_file_terms(const CLI::App& app, const std::string& message) {
+  const auto config = std::dynamic_pointer_cast<JsonYamlConfig>(app.get_config_formatter());
+  const CLI::Option* file = app.get_config_ptr();
+  const auto colon = message.find(": ");
+  if (config == nullptr || file == nullptr || file->count() == 0 || message.rfind("--", 0) != 0 ||
+      colon == std::string::npos) {
+    return message;
+  }
+  const auto key = config->key_for(message.substr(0, colon));
+  return key ? file->as<std::string>() + ": " + *key + message.substr(colon) : message;
+}
+
 int parse_command_line(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
@@ -150,7 +256,7 @@ int parse_command_line(CLI::App& app, int argc, char** argv) {
     std::cerr << app.get_name() + ": error: " + file + one_line(e.what()) + "\n";
     return kExitBadInput;
   } catch (const CLI::ParseError& e) {
-    std::cerr << app.get_name() + ": error: " + one_line(e.what()) + "\n";
+    std::cerr << app.get_name() + ": error: " + config_file_terms(app, one_line(e.what())) + "\n";
     return kExitBadInput;
   }
   return -1;

@@ -30,11 +30,9 @@ double CostModel::transfer_us(int src_rank, int dst_rank) const {
   return (it != link_by_pair.end() ? it->second : link).cost_us(activation_bytes);
 }
 
-namespace {
-
 // `scale` converts the flag's unit to the model's (ms -> us, GB/s -> B/us): a
 // value that is finite as typed can still overflow to infinity there.
-void require_time(double value, const char* flag, bool allow_zero, double scale = 1000.0) {
+void require_time(double value, const char* flag, bool allow_zero, double scale) {
   PPB_REQUIRE_INPUT(std::isfinite(value), flag, ": times must be finite numbers (got ", value, ")");
   if (allow_zero) {
     PPB_REQUIRE_INPUT(value >= 0, flag, ": must not be negative (got ", value, ")");
@@ -44,6 +42,8 @@ void require_time(double value, const char* flag, bool allow_zero, double scale 
   PPB_REQUIRE_INPUT(std::isfinite(value * scale), flag, ": ", value,
                     " is too large (not a finite number once converted to the simulator's units)");
 }
+
+namespace {
 
 // Each value may be finite and still add up to infinity over an iteration. The
 // makespan is at most the sum of every op's and every transfer's time (a chain of

@@ -59,6 +59,13 @@ struct CostInputs {
   std::set<std::string> time_flags_given;
 };
 
+// One time as given on a command line (ms; a bandwidth in GB/s with scale 1e3):
+// finite, positive (>= 0 with allow_zero), and finite once multiplied by `scale`
+// into the model's units. Throws InputError "FLAG: reason". make_cost_model
+// applies it to every value; the command lines also at parse time, so that a
+// config file's value is reported with the file and key.
+void require_time(double value, const char* flag, bool allow_zero, double scale = 1000.0);
+
 // Builds the per-stage cost model for a schedule. A times list has one value per
 // rank or one for all; each rank's time is split evenly over its chunks. When W
 // times are given and the schedule does not split W, backward takes B + W; when
