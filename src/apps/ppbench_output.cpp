@@ -32,7 +32,10 @@ std::string choose_run_directory(const std::string& out, const Schedule& schedul
   std::tm local{};
   localtime_r(&now, &local);
   std::ostringstream name;
-  name << "runs/" << std::put_time(&local, "%Y%m%d-%H%M%S") << "-" << schedule.name << "-P" << schedule.num_ranks
+  // The generator, not the label: a file schedule's label holds the file name
+  // (spaces, dots), which has no place in a directory name.
+  const std::string kind = schedule.generator.empty() ? "file" : schedule.generator;
+  name << "runs/" << std::put_time(&local, "%Y%m%d-%H%M%S") << "-" << kind << "-P" << schedule.num_ranks
        << "-M" << schedule.num_microbatches;
   std::string dir = name.str();
   for (int n = 2; fs::exists(dir); ++n) dir = name.str() + "-" + std::to_string(n);

@@ -285,6 +285,19 @@ TEST(PpbenchOutputs, ExistingOutIsRefusedAndDefaultDirectoriesNeverCollide) {
     ++runs;
   }
   EXPECT_EQ(runs, 2);
+
+  // A file schedule's default directory is named by its kind, not by its label
+  // (which holds the file name).
+  std::filesystem::create_directory(dir.file("from-file"));
+  write_text(dir.file("from-file/my schedule.csv"), "0F0,0F1,0B0,0B1\n1F0,1B0,1F1,1B1\n");
+  const CommandResult file_run = run_command("cd " + dir.file("from-file") + " && " + mpirun(2) +
+                                             " --schedule-file 'my schedule.csv' --iters 1 --warmup 0");
+  ASSERT_EQ(file_run.exit_code, 0) << file_run.err;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.file("from-file/runs"))) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_NE(name.find("-file-P2-M2"), std::string::npos) << name;
+    EXPECT_EQ(name.find(' '), std::string::npos) << name;
+  }
 }
 
 }  // namespace
