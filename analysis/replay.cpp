@@ -19,6 +19,34 @@ double median_of(std::vector<double> values) {
   return (lower + upper) / 2;
 }
 
+LinkCostEstimate estimate_link_cost(const std::vector<TransferRecord>& transfers) {
+  std::vector<double> all, waiting;
+  for (const TransferRecord& x : transfers) {
+    if (!std::isfinite(x.send_us) || !std::isfinite(x.arrive_us)) continue;
+    const double cost = std::max(0.0, x.arrive_us - x.send_us);
+    all.push_back(cost);
+    if (x.wait_start_us <= x.arrive_us) waiting.push_back(cost);  // false for NaN
+  }
+  LinkCostEstimate e;
+  e.samples = static_cast<int>(all.size());
+  e.waiting_samples = static_cast<int>(waiting.size());
+  e.cost_us = median_of(waiting.empty() ? all : waiting);
+  return e;
+}
+
+std::map<std::pair<int, int>, LinkCostEstimate> measured_link_costs(const std::vector<Timeline>& iterations) {
+  std::map<std::pair<int, int>, std::vector<TransferRecord>> by_link;
+  for (const Timeline& t : iterations) {
+    for (const TransferRecord& x : t.transfers) by_link[{x.src_rank, x.dst_rank}].push_back(x);
+  }
+  std::map<std::pair<int, int>, LinkCostEstimate> costs;
+  for (const auto& [link, transfers] : by_link) {
+    const LinkCostEstimate estimate = estimate_link_cost(transfers);
+    if (estimate.samples > 0) costs[link] = estimate;
+  }
+  return costs;
+}
+
 CostModel measured_cost_model(const std::vector<Timeline>& iterations, const CostModel& nominal) {
   CostModel model = nominal;
   const std::size_t stages = nominal.forward_us.size();
@@ -26,7 +54,6 @@ CostModel measured_cost_model(const std::vector<Timeline>& iterations, const Cos
   std::vector<std::vector<std::vector<double>>> durations(
       kNumComputeKinds, std::vector<std::vector<double>>(stages));
   std::vector<double> optimizer;
-  std::map<std::pair<int, int>, std::vector<double>> link_costs;
   for (const Timeline& t : iterations) {
     for (const auto& ops : t.ranks) {
       for (const OpRecord& rec : ops) {
@@ -38,11 +65,6 @@ CostModel measured_cost_model(const std::vector<Timeline>& iterations, const Cos
         }
       }
     }
-    for (const TransferRecord& x : t.transfers) {
-      if (std::isfinite(x.send_us) && std::isfinite(x.arrive_us)) {
-        link_costs[{x.src_rank, x.dst_rank}].push_back(std::max(0.0, x.arrive_us - x.send_us));
-      }
-    }
   }
   std::vector<double>* per_kind[kNumComputeKinds] = {&model.forward_us, &model.backward_us, &model.weight_us};
   for (int k = 0; k < kNumComputeKinds; ++k) {
@@ -52,9 +74,9 @@ CostModel measured_cost_model(const std::vector<Timeline>& iterations, const Cos
     }
   }
   if (!optimizer.empty()) model.optimizer_us = median_of(optimizer);
-  for (auto& [link, costs] : link_costs) {
+  for (const auto& [link, estimate] : measured_link_costs(iterations)) {
     LinkCost cost;
-    cost.fixed_us = median_of(costs);
+    cost.fixed_us = estimate.cost_us;
     model.link_by_pair[link] = cost;
   }
   return model;

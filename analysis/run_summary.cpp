@@ -125,6 +125,9 @@ RunSummary summarize_run(const std::vector<Timeline>& measured, const Timeline& 
   s.overhead_median_us = median_of(overheads);
   s.overhead_p99_us = percentile(overheads, 0.99);
 
+  for (const auto& [link, cost] : measured_link_costs(measured)) {
+    s.replay_links.push_back(ReplayLink{link.first, link.second, cost});
+  }
   const CostModel medians = measured_cost_model(measured, targets);
   const std::vector<double>* target_lists[3] = {&targets.forward_us, &targets.backward_us, &targets.weight_us};
   const std::vector<double>* measured_lists[3] = {&medians.forward_us, &medians.backward_us, &medians.weight_us};
@@ -153,6 +156,14 @@ nlohmann::json summary_to_json(const RunSummary& s, const nlohmann::json& contex
     }
     stages.push_back(std::move(j));
   }
+  nlohmann::json links = nlohmann::json::array();
+  for (const ReplayLink& l : s.replay_links) {
+    links.push_back({{"src_rank", l.src_rank},
+                     {"dst_rank", l.dst_rank},
+                     {"cost_us", number_or_null(l.cost.cost_us)},
+                     {"samples", l.cost.samples},
+                     {"waiting_samples", l.cost.waiting_samples}});
+  }
   nlohmann::json ranks = nlohmann::json::array();
   for (std::size_t r = 0; r < s.rank_bubble.size(); ++r) {
     nlohmann::json rank{{"rank", r}, {"bubble_fraction", number_or_null(s.rank_bubble[r])}};
@@ -178,7 +189,8 @@ nlohmann::json summary_to_json(const RunSummary& s, const nlohmann::json& contex
         {"makespan", to_json(s.makespan_us)},
         {"bubble_fraction", to_json(s.bubble_fraction)}}},
       {"predicted", {{"makespan", s.predicted_makespan_us}, {"bubble_fraction", s.predicted_bubble}}},
-      {"replay", {{"makespan", s.replay_makespan_us}, {"bubble_fraction", s.replay_bubble}}},
+      {"replay",
+       {{"makespan", s.replay_makespan_us}, {"bubble_fraction", s.replay_bubble}, {"links", std::move(links)}}},
       {"analytic_bubble", s.analytic_bubble ? nlohmann::json(*s.analytic_bubble) : nlohmann::json(nullptr)},
       {"error",
        {{"makespan_rel", s.makespan_rel_error},

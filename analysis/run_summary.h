@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/replay.h"
 #include "core/timeline.h"
 #include "sim/cost_model.h"
 
@@ -46,11 +47,18 @@ struct StageDurations {
   double target_us[3];
 };
 
+// A link's cost as the replay used it (estimate_link_cost).
+struct ReplayLink {
+  int src_rank = 0, dst_rank = 0;
+  LinkCostEstimate cost;
+};
+
 struct RunSummary {
   Distribution makespan_us;      // measured, over iterations
   Distribution bubble_fraction;  // measured, over iterations
   double predicted_makespan_us = 0, predicted_bubble = 0;
   double replay_makespan_us = 0, replay_bubble = 0;
+  std::vector<ReplayLink> replay_links;  // by (src, dst)
   std::optional<double> analytic_bubble;
   // The median iteration (the median makespan's, median_index in
   // timeline_source.h: the lower middle one for an even count) and its

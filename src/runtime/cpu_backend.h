@@ -9,9 +9,13 @@
 //    sends are MPI_Isend, so any valid schedule completes whatever the message
 //    size or order: nothing relies on eager buffering.
 //  - between sleep slices and while spinning or waiting, MPI_Testsome progresses
-//    every outstanding request: transfers overlap compute, and a receive's
-//    arrival time is when the test first saw it complete (at most one slice
-//    late during compute).
+//    every outstanding request: transfers overlap compute. A receive's arrival
+//    time is the poll that completed it (a poll tests a second time after a
+//    call that ran MPI's progress engine, so it reports what it completed):
+//    during a compute, the first poll after the data came (up to one sleep
+//    slice plus the wake-up delay after it); while waiting, within a yield.
+//    The replay therefore times links by the transfers whose consumer was
+//    waiting (analysis/replay.h).
 //  - waiting for data (and for the iteration's last sends) polls MPI_Testsome
 //    with sched_yield in between, not sleep: a sleep on a VM overshoots by
 //    ~40 us or more, which put ~170 us on every transfer of the critical path
@@ -28,7 +32,13 @@ namespace ppb {
 
 struct CpuBackendOptions {
   double spin_us = 100;         // busy tail of each compute op
-  double sleep_slice_us = 200;  // longest sleep between progress calls
+  // Longest sleep between progress calls. 50 us brought the stamps of
+  // arrivals during compute closer (link 0->1 of interleaved -np 2: median
+  // 46 us against 138 us) but made the runs fragile when other jobs share the
+  // cores (there, makespan error +26% to +39% in 7 of 9 runs, against 1 of 9
+  // runs past +10% with 200 us); the replay does not need it (it times links
+  // by waiting consumers).
+  double sleep_slice_us = 200;
 };
 
 std::unique_ptr<Backend> make_cpu_backend(const CpuBackendOptions& options);

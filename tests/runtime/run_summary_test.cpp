@@ -1,7 +1,9 @@
 // Run summary, replay and harness overhead on hand-made timelines (no MPI).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "analysis/metrics.h"
 #include "analysis/replay.h"
@@ -11,6 +13,8 @@
 
 namespace ppb {
 namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 CostModel nominal(const Schedule& s, double f_ms, double b_ms, double p2p_ms = 0) {
   CostInputs in;
@@ -95,6 +99,93 @@ TEST(RunSummary, EvenIterationCountMeasuresTheLowerMiddleIteration) {
   EXPECT_DOUBLE_EQ(j["measured"]["median_iteration"]["makespan"].get<double>(), lower_middle.makespan_us);
 }
 
+TransferRecord transfer(double send, double arrive, double wait_start = kNaN) {
+  TransferRecord x;
+  x.send_us = send;
+  x.arrive_us = arrive;
+  x.wait_start_us = wait_start;
+  return x;
+}
+
+TEST(LinkCost, OnlyTransfersWhoseConsumerWaitedTimeTheLink) {
+  // Three arrivals seen by a waiting consumer (10, 12, 14 us after the send),
+  // five seen late by a busy one, one without a send time.
+  const std::vector<TransferRecord> xs{
+      transfer(0, 10, 5),     transfer(100, 112, 90), transfer(200, 214, 214), transfer(300, 500),
+      transfer(400, 650),     transfer(500, 740),     transfer(600, 880),      transfer(700, 990),
+      transfer(kNaN, 1000, 995)};
+  const LinkCostEstimate e = estimate_link_cost(xs);
+  EXPECT_DOUBLE_EQ(e.cost_us, 12);
+  EXPECT_EQ(e.samples, 8);
+  EXPECT_EQ(e.waiting_samples, 3);
+}
+
+TEST(LinkCost, WithoutAWaitingConsumerTheMedianOfAllIsTheBound) {
+  // A consumer that began waiting only after the data was there did not wait
+  // for it; a negative difference (clock alignment) counts as 0.
+  const std::vector<TransferRecord> xs{transfer(0, 200, 250), transfer(100, 400), transfer(300, 290)};
+  const LinkCostEstimate e = estimate_link_cost(xs);
+  EXPECT_DOUBLE_EQ(e.cost_us, 200);
+  EXPECT_EQ(e.samples, 3);
+  EXPECT_EQ(e.waiting_samples, 0);
+  EXPECT_TRUE(std::isnan(estimate_link_cost({transfer(kNaN, 5)}).cost_us));
+}
+
+// The op on `rank` that consumes the transfer's data.
+const OpRecord* consumer_of(const Timeline& t, const TransferRecord& x, std::size_t* index) {
+  const auto& ops = t.ranks[static_cast<std::size_t>(x.dst_rank)];
+  const int stage = x.producer.kind == OpKind::F ? x.producer.stage + 1 : x.producer.stage - 1;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].op.kind == x.producer.kind && ops[i].op.stage == stage && ops[i].op.microbatch == x.producer.microbatch) {
+      *index = i;
+      return &ops[i];
+    }
+  }
+  return nullptr;
+}
+
+TEST(Replay, LinkCostsIgnoreThePollingLagOfBusyConsumers) {
+  // A run whose transfers all took 50 us, recorded as the CPU backend does: a
+  // consumer that was waiting saw the data at once (and has a wait_start); a
+  // busy one saw it up to 300 us late, when it next polled, but no later than
+  // the start of the op that needed it. Stage 0 is fast, so rank 1 is mostly
+  // busy when stage 0's activations come.
+  const Schedule s = make_gpipe(3, 6);
+  const CostModel plan = nominal(s, 1, 2);
+  CostInputs in;
+  in.forward_ms = {0.5, 1, 1};
+  in.backward_ms = {2, 2, 1};
+  in.p2p_time_ms = 0.05;
+  Timeline run = fake_measured(s, make_cost_model(in, s));
+  int waited = 0, busy = 0;
+  for (TransferRecord& x : run.transfers) {
+    std::size_t i = 0;
+    const OpRecord* consumer = consumer_of(run, x, &i);
+    ASSERT_NE(consumer, nullptr);
+    const double previous_end = i > 0 ? run.ranks[static_cast<std::size_t>(x.dst_rank)][i - 1].end_us : 0;
+    if (previous_end < x.arrive_us) {
+      x.wait_start_us = previous_end;
+      ++waited;
+    } else {
+      x.arrive_us = std::min(x.arrive_us + 300, consumer->start_us);
+      ++busy;
+    }
+  }
+  ASSERT_GT(waited, 0);
+  ASSERT_GT(busy, 0);
+  // Where most of a link's arrivals were seen late, the median of all of them
+  // carries the lag.
+  std::vector<double> activations;
+  for (const TransferRecord& x : run.transfers) {
+    if (x.src_rank == 0 && x.dst_rank == 1) activations.push_back(x.arrive_us - x.send_us);
+  }
+  ASSERT_GT(median_of(activations), 100);
+  const std::vector<Timeline> runs{run};
+  const CostModel got = measured_cost_model(runs, plan);
+  for (const auto& [link, cost] : got.link_by_pair) EXPECT_NEAR(*cost.fixed_us, 50, 1e-9) << link.first << "->" << link.second;
+  EXPECT_NEAR(compute_metrics(replay_timeline(s, runs, plan)).makespan_us, compute_metrics(run).makespan_us, 1e-6);
+}
+
 TEST(HarnessOverhead, GapBetweenReadinessAndStart) {
   const Schedule s = make_gpipe(2, 1);
   Timeline t = fake_measured(s, nominal(s, 1, 1, 0.5));
@@ -156,6 +247,14 @@ TEST(RunSummary, ErrorsFollowTheArchitectureDefinitions) {
   EXPECT_FALSE(j["stages"][0].contains("W"));
   EXPECT_TRUE(j["harness_overhead"].contains("p99_us"));
   EXPECT_EQ(j["context"]["backend"], "test");
+  // The replay's link costs: 1F1B at P=2 uses 0->1 and 1->0, every microbatch
+  // once per iteration, three iterations; simulated consumers never wait.
+  ASSERT_EQ(j["replay"]["links"].size(), 2u);
+  EXPECT_EQ(j["replay"]["links"][0]["src_rank"], 0);
+  EXPECT_EQ(j["replay"]["links"][0]["dst_rank"], 1);
+  EXPECT_EQ(j["replay"]["links"][0]["samples"], 12);
+  EXPECT_EQ(j["replay"]["links"][0]["waiting_samples"], 0);
+  EXPECT_DOUBLE_EQ(j["replay"]["links"][1]["cost_us"].get<double>(), 0);
 }
 
 }  // namespace
