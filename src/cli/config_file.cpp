@@ -4,10 +4,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "cli/number_text.h"
 
 namespace ppb {
 
@@ -104,13 +105,6 @@ bool whole_number(const std::string& text, bool allow_sign) {
   return true;
 }
 
-bool number(const std::string& text) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size();
-}
-
 // A value that CLI11 could not convert to the option's type, said in the
 // file's terms ("num_stages: expected a whole number, got 3.5"). Other
 // options check their values themselves.
@@ -121,7 +115,7 @@ void check_value_type(const CLI::Option& option, const std::string& key, const s
     if (type == "UINT" && !whole_number(v, false)) {
       throw CLI::ConfigError(key + ": expected a whole number >= 0, got " + v);
     }
-    if (type == "FLOAT" && !number(v)) throw CLI::ConfigError(key + ": expected a number, got " + v);
+    if (type == "FLOAT" && !number_from_text(v)) throw CLI::ConfigError(key + ": expected a number, got " + v);
   }
 }
 

@@ -1,12 +1,13 @@
 #include "cli/sim_options.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/byte_sizes.h"
+#include "cli/number_text.h"
 #include "core/errors.h"
 #include "io/schedule_io.h"
 #include "schedules/generators.h"
@@ -23,21 +24,13 @@ std::string reason_of(const InputError& e) {
   return at == std::string::npos ? message : message.substr(at + 2);
 }
 
-// A number that uses the whole text (strtod alone would take "3x" for 3).
-bool parse_number(const std::string& text, double& value) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  value = std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size();
-}
-
 // Checked at parse time, so a config file's value is reported with the file and
 // key; values that are not numbers are left to CLI11's conversion.
 CLI::Validator positive_count() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
-        double v = 0;
-        if (parse_number(text, v) && v == std::floor(v) && v <= 0) {
+        const std::optional<double> v = number_from_text(text);
+        if (v && *v == std::floor(*v) && *v <= 0) {
           return "must be a positive integer (got " + text + ")";
         }
         return {};
@@ -48,10 +41,10 @@ CLI::Validator positive_count() {
 CLI::Validator time_value(const char* flag, bool allow_zero, double scale = 1000.0) {
   return CLI::Validator(
       [=](std::string& text) -> std::string {
-        double v = 0;
-        if (!parse_number(text, v)) return {};
+        const std::optional<double> v = number_from_text(text);
+        if (!v) return {};
         try {
-          require_time(v, flag, allow_zero, scale);
+          require_time(*v, flag, allow_zero, scale);
         } catch (const InputError& e) {
           return reason_of(e);
         }
@@ -72,14 +65,14 @@ std::vector<double> parse_time_list(const std::vector<std::string>& items, const
         continue;
       }
       if (token.empty()) continue;
-      double v = 0;
-      if (!parse_number(token, v)) throw CLI::ValidationError(flag, "'" + token + "' is not a number (times in ms)");
+      const std::optional<double> v = number_from_text(token);
+      if (!v) throw CLI::ValidationError(flag, "'" + token + "' is not a number (times in ms)");
       try {
-        require_time(v, flag, false);
+        require_time(*v, flag, false);
       } catch (const InputError& e) {
         throw CLI::ValidationError(flag, reason_of(e));
       }
-      values.push_back(v);
+      values.push_back(*v);
       token.clear();
     }
   }
