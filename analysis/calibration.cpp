@@ -280,8 +280,9 @@ CostModel calibrated_cost_model(const CostInputs& in, const Schedule& schedule) 
   // Finite in microseconds too: 1e306 ms is a finite double but not in us.
   PPB_REQUIRE_INPUT(std::isfinite(in.optimizer_ms * 1000.0) && in.optimizer_ms >= 0,
                     "--optimizer-time: must be a finite number >= 0 (got ", in.optimizer_ms, ")");
-  PPB_REQUIRE_INPUT(in.activation_bytes > 0 || in.activation_bytes_known, "--activation-bytes: give the message size with --calibration (",
-                    in.calibration_file, "'s link costs are latency + bytes / bandwidth)");
+  PPB_REQUIRE_INPUT(in.activation_bytes > 0 || in.activation_bytes_known,
+                    "--activation-bytes: give the message size with --calibration (", in.calibration_file,
+                    "'s link costs are latency + bytes / bandwidth)");
   return apply_calibration(load_calibration_file(in.calibration_file), schedule, in.activation_bytes,
                            in.optimizer_ms * 1000.0, in.calibration_file);
 }
