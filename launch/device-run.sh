@@ -3,20 +3,26 @@
 # device call (10 minutes): ppbench for gpipe, 1f1b, interleaved and zb-h1
 # through one-gpu.sh, ppbench calibrate and 1f1b predicted from that
 # calibration, 1f1b again under MPS where the machine has it, and the GPU
-# tests. Writes into OUT_DIR:
-#   device.txt                      nvidia-smi, compute mode, MPS, versions
+# tests. The results are built in a temporary folder as
 #   results/<gpu>/<run>/            each run's summary.json, measured.json and timeline.txt
+#   results/<gpu>/calibration.json
 #   results/<gpu>/commands.txt      the exact command of every step and its exit status
 #                                   (or why it was skipped)
-#   results/<gpu>/calibration.json
 #   results/<gpu>/errors.md         measured / predicted / replay per run, as a table
-#   tests/<test>.xml                each packed gpu_*_test (GoogleTest XML)
-#   log.txt                         everything the steps printed
+#   results/<gpu>/tests/<test>.xml  each packed gpu_*_test (GoogleTest XML)
+#   results/<gpu>/device.txt        nvidia-smi, compute mode, MPS, versions
+#   results/<gpu>/log.txt           everything the steps printed
+# and packed after every step into OUT_DIR/results.tar.gz (extract it in the
+# repository's root), beside copies of commands.txt, errors.md and device.txt.
+# One archive because the device tool brings back at most 8 files from OUT, no
+# more than two folders down; rebuilt after every step because a call killed
+# at its limit still brings back what OUT holds. A call with --parts other
+# than all of them suffixes its commands, errors and log files with the parts
+# (commands-tests.txt), so that its archive extracts beside an earlier one.
 # Each step has its own time limit, cut to what is left of the whole budget;
-# a failed step does not stop the next, and a step that no longer fits is
-# skipped and recorded, so a timed-out call still returns every finished
-# result. The tests come last: they take longest, and a second call with
-# --parts tests runs them alone.
+# a failed step does not stop the next (the end of its output is printed), and
+# a step that no longer fits is skipped and recorded. The tests come last: they
+# take longest, and a second call with --parts tests runs them alone.
 #
 # usage: launch/device-run.sh OUT_DIR [--local] [--parts LIST]
 #   on the device, from the checkout's root, after launch/pack-for-device.sh
@@ -51,8 +57,13 @@ budget=${PPB_DEVICE_BUDGET_S:-570}
 deadline=$((SECONDS + budget))
 mkdir -p "$out" || { echo "device-run.sh: $out: cannot create" >&2; exit 2; }
 out=$(cd "$out" && pwd)
-log=$out/log.txt
+work=$(mktemp -d "${TMPDIR:-/tmp}/ppb-device.XXXXXX") || { echo "device-run.sh: cannot make a temporary folder" >&2; exit 2; }
+trap 'rm -rf "$work"' EXIT
+log=$work/log.txt
 : > "$log"
+# The files of a call that runs only some parts get the parts in their names.
+suffix=
+[[ $parts == runs,calibrate,mps,tests ]] || suffix=-${parts//,/-}
 
 if ((local_check)); then
   ppbench=${PPB_PPBENCH:-$root/build/src/ppbench}
@@ -63,7 +74,7 @@ if ((local_check)); then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 else
   # shellcheck source=launch/device-env.sh
-  source "$root/launch/device-env.sh" >> "$log" 2>&1 || { echo "device-run.sh: device-env.sh failed (see $log)" >&2; exit 2; }
+  source "$root/launch/device-env.sh" >> "$log" 2>&1 || { echo "device-run.sh: device-env.sh failed:" >&2; tail -n 12 "$log" >&2; exit 2; }
   ppbench=$PPB_PPBENCH
   backend=cuda
   # NCCL's own warnings into log.txt: a hang or failure inside NCCL's set-up
@@ -75,19 +86,64 @@ else
   size=(-b 8 "${times[@]}" --activation-bytes 4M --warmup 2 --iters 5)
   calibrate_size=(--sizes 64K,1M,4M,16M --reps 10 --warmup 2)
 fi
-results=$out/results/$gpu
-mkdir -p "$results" "$out/tests"
-commands=$results/commands.txt
+results=$work/results/$gpu
+mkdir -p "$results"
+commands=$results/commands$suffix.txt
 : > "$commands"
+
+# What results/ keeps of a run: the summary, the measured timeline and the console timeline.
+trim_runs() {
+  local run
+  for run in "$results"/*/; do
+    [[ -f $run/summary.json ]] || continue
+    find "$run" -maxdepth 1 -type f ! -name summary.json ! -name measured.json ! -name timeline.txt -delete
+  done
+}
+
+# One table for the notes and results/README.md.
+write_error_table() {
+  python3 - "$results" > "$results/errors$suffix.md" <<'PY' || echo "device-run.sh: errors$suffix.md not written (python3)" >&2
+import json, pathlib, sys
+print("| run | measured (median) | predicted | replay | makespan error | replay error | bubble measured | bubble error |")
+print("|---|---|---|---|---|---|---|---|")
+for summary in sorted(pathlib.Path(sys.argv[1]).glob("*/summary.json")):
+    s = json.loads(summary.read_text())
+    m, e = s["measured"], s["error"]
+    print(f"| {summary.parent.name} | {m['median_iteration']['makespan'] / 1000:.3f} ms | {s['predicted']['makespan'] / 1000:.3f} ms"
+          f" | {s['replay']['makespan'] / 1000:.3f} ms | {100 * e['makespan_rel']:+.2f}% | {100 * e['replay_makespan_rel']:+.2f}%"
+          f" | {100 * m['median_iteration']['bubble_fraction']:.1f}% | {e['bubble_pp']:+.2f} pp |")
+PY
+}
+
+# Brings OUT up to date with everything finished so far: the archive (written
+# aside, then renamed, so a call killed while packing still returns the last
+# whole one) and copies of the files worth reading first.
+pack() {
+  trim_runs
+  cp "$log" "$results/log$suffix.txt"
+  [[ -f $work/device.txt ]] && cp "$work/device.txt" "$results/device.txt"
+  ((wrote_errors)) && write_error_table
+  tar -C "$work" -czf "$out/.results.tar.gz.part" results && mv -f "$out/.results.tar.gz.part" "$out/results.tar.gz"
+  cp "$commands" "$out/commands$suffix.txt"
+  [[ -f $results/errors$suffix.md ]] && cp "$results/errors$suffix.md" "$out/errors$suffix.md"
+  [[ -f $work/device.txt ]] && cp "$work/device.txt" "$out/device.txt"
+  return 0
+}
+# A call that only runs the tests has no runs to tabulate.
+wrote_errors=0
+[[ $parts =~ runs|calibrate|mps ]] && wrote_errors=1
 
 # skip NAME REASON: records a step that did not run, and why.
 skip() {
   echo "$1 (skipped: $2)" >> "$commands"
   echo "device-run.sh: $1: skipped ($2)"
+  pack
 }
 
 # step LIMIT_S NAME COMMAND...: runs with a time limit (cut to what is left of
-# the budget, less 15 s for the kill grace and the table), logs, records the status.
+# the budget, less 15 s for the kill grace and the packing), logs, records the
+# status, prints the end of a failed step's output (the device call's reply
+# shows only the end of what this script prints), packs.
 step() {
   local limit=$1 name=$2 status left
   shift 2
@@ -98,10 +154,13 @@ step() {
   fi
   ((limit > left)) && limit=$left
   echo "== $name: $*" >> "$log"
-  timeout --kill-after=10 "$limit" "$@" >> "$log" 2>&1
+  timeout --kill-after=10 "$limit" "$@" > "$work/step.txt" 2>&1
   status=$?
+  cat "$work/step.txt" >> "$log"
   echo "$name (exit $status): $*" >> "$commands"
   echo "device-run.sh: $name: exit $status"
+  ((status == 0)) || tail -n 12 "$work/step.txt" | sed 's/^/    /'
+  pack
   return 0
 }
 
@@ -113,7 +172,7 @@ step() {
   echo "mps control: $(command -v nvidia-cuda-mps-control || echo absent)"
   echo "library path: ${LD_LIBRARY_PATH:-}"
   echo "mpirun: $(command -v mpirun) $(mpirun --version 2>&1 | head -1)"
-} > "$out/device.txt" 2>&1 || true
+} > "$work/device.txt" 2>&1 || true
 
 launch=("$root/launch/one-gpu.sh" -np 4)
 common=(--backend "$backend" "${size[@]}" --timeout 60 --setup-timeout 120)
@@ -162,28 +221,13 @@ if wanted tests; then
   elif [[ ! -x ${tests[0]} ]]; then
     skip tests "no .devpack/gpu_*_test (run launch/pack-for-device.sh)"
   else
+    mkdir -p "$results/tests"
     for t in "${tests[@]}"; do
       name=$(basename "$t")
-      step 240 "$name" "$t" --gtest_output=xml:"$out/tests/$name.xml"
+      step 240 "$name" "$t" --gtest_output=xml:"$results/tests/$name.xml"
     done
   fi
 fi
 
-# What results/ keeps: the summary, the measured timelines and the console timeline.
-for run in "$results"/*/; do
-  [[ -f $run/summary.json ]] || continue
-  find "$run" -maxdepth 1 -type f ! -name summary.json ! -name measured.json ! -name timeline.txt -delete
-done
-# One table for the notes and results/README.md.
-python3 - "$results" > "$results/errors.md" <<'PY' || echo "device-run.sh: errors.md not written (python3)" >&2
-import json, pathlib, sys
-print("| run | measured (median) | predicted | replay | makespan error | replay error | bubble measured | bubble error |")
-print("|---|---|---|---|---|---|---|---|")
-for summary in sorted(pathlib.Path(sys.argv[1]).glob("*/summary.json")):
-    s = json.loads(summary.read_text())
-    m, e = s["measured"], s["error"]
-    print(f"| {summary.parent.name} | {m['median_iteration']['makespan'] / 1000:.3f} ms | {s['predicted']['makespan'] / 1000:.3f} ms"
-          f" | {s['replay']['makespan'] / 1000:.3f} ms | {100 * e['makespan_rel']:+.2f}% | {100 * e['replay_makespan_rel']:+.2f}%"
-          f" | {100 * m['median_iteration']['bubble_fraction']:.1f}% | {e['bubble_pp']:+.2f} pp |")
-PY
-echo "device-run.sh: wrote $out (commands in $commands, errors in $results/errors.md)"
+pack
+echo "device-run.sh: wrote $out/results.tar.gz (results/$gpu/; commands in commands$suffix.txt$( ((wrote_errors)) && echo ", errors in errors$suffix.md"))"
