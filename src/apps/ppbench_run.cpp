@@ -83,8 +83,8 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
     try {
       nlohmann::json context =
           run_context(argv, world, hosts, session, clocks.bound_us + measured.timestamp_bound_us, o.costs, o.faults);
-      const RunResults results =
-          analyze_measurement(*setup, std::move(measured), o.measure.warmup, o.costs.activation_bytes, std::move(context));
+      const RunResults results = analyze_measurement(*setup, std::move(measured), o.measure.warmup,
+                                                     o.costs.activation_bytes, std::move(context));
       write_run_directory(run_dir, results);
       if (!o.schedule.dump_schedule.empty()) save_schedule_file(schedule, o.schedule.dump_schedule);
       const int width = o.width > 0 ? o.width : ascii_terminal_width();

@@ -135,23 +135,33 @@ std::vector<std::string> texts(const std::vector<int>& values) {
   return out;
 }
 
-// F and B of the first point, W of the first with a split backward.
+// The flags' stage times: F, B and W from a point with a split backward
+// where there is one (zb-h1), else F and B of the first point. make_cost_model
+// folds W into B where the backward is not split, which the line then says.
 std::string stage_times_of(const SweepPlan& plan) {
   const RunSetup* first = nullptr;
   const RunSetup* split = nullptr;
+  bool unsplit = false;
   for (const PlannedPoint& p : plan.points) {
     if (!p.setup) continue;
     if (first == nullptr) first = &*p.setup;
     if (split == nullptr && p.setup->schedule.split_backward) split = &*p.setup;
+    unsplit = unsplit || !p.setup->schedule.split_backward;
   }
-  std::string line = "F " + stage_times(first->nominal.forward_us) + ", B " + stage_times(first->nominal.backward_us);
-  if (split != nullptr) line += ", W " + stage_times(split->nominal.weight_us);
+  const RunSetup& shown = split != nullptr ? *split : *first;
+  std::string line = "F " + stage_times(shown.nominal.forward_us) + ", B " + stage_times(shown.nominal.backward_us);
+  if (split != nullptr) {
+    line += ", W " + stage_times(split->nominal.weight_us) + " per stage";
+    if (unsplit) line += " (one backward of B + W where it is not split)";
+    return line;
+  }
   return line + " per stage";
 }
 
 std::string plan_line(const MeasuredSweepOptions& o, const SweepPlan& plan, int ranks) {
   std::string line = "ppbench sweep: P=" + std::to_string(ranks) + "; " + join(o.schedules, ", ") + " x M = " +
-                     join(texts(o.num_batches), ", ") + ": " + std::to_string(plan.measured) + " points to measure, " +
+                     join(texts(o.num_batches), ", ") + ": " + std::to_string(plan.measured) +
+                     (plan.measured == 1 ? " point" : " points") + " to measure, " +
                      std::to_string(plan.points.size() - plan.measured) + " skipped; " + stage_times_of(plan) + "; " +
                      std::to_string(o.costs.activation_bytes) + " B messages; " + std::to_string(o.measure.warmup) +
                      " warm-up + " + std::to_string(o.iters) + " measured iterations per point";
@@ -172,7 +182,8 @@ nlohmann::json plan_block(const MeasuredSweepOptions& o, int ranks) {
           {"weight_ms", o.costs.weight_ms},
           {"activation_bytes", o.costs.activation_bytes},
           {"faults", o.faults},
-          {"calibration", o.costs.calibration_file.empty() ? nlohmann::json() : nlohmann::json(o.costs.calibration_file)}};
+          {"calibration",
+           o.costs.calibration_file.empty() ? nlohmann::json() : nlohmann::json(o.costs.calibration_file)}};
 }
 
 // The chart's second line: what was run, and where.
@@ -272,7 +283,8 @@ int MeasuredSweepCommand::run(const std::vector<std::string>& argv, MpiWorld& wo
           results = analyze_measurement(setup, std::move(measured), o.measure.warmup, o.costs.activation_bytes,
                                         std::move(point_context));
           point.summary = results.summary;
-          point.measured_peak_activations = peak_activations_per_rank(results.measured[results.summary.median_iteration]);
+          point.measured_peak_activations =
+              peak_activations_per_rank(results.measured[results.summary.median_iteration]);
         } catch (const std::exception& e) {
           exit_code = report_error("ppbench", e);
           failed = true;

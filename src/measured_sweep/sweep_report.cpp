@@ -99,7 +99,8 @@ std::string format_sweep_table(const std::vector<MeasuredSweepPoint>& points) {
                   signed_value(s.bubble_pp_error, " pp").c_str(), peaks.c_str());
     out += line;
   }
-  out += std::to_string(points.size() - static_cast<std::size_t>(skipped)) + " points measured, " +
+  const std::size_t measured = points.size() - static_cast<std::size_t>(skipped);
+  out += std::to_string(measured) + (measured == 1 ? " point" : " points") + " measured, " +
          std::to_string(skipped) +
          " skipped. makespan and bubble: the median iteration; error = (measured - predicted) / measured; "
          "analytic = uniform-stage, zero-communication formula; peak act = most activations held on a rank, "
@@ -161,7 +162,9 @@ nlohmann::json sweep_to_json(const std::vector<MeasuredSweepPoint>& points, cons
     nlohmann::json predicted_bytes = nullptr;
     if (s.activation_bytes > 0) {
       predicted_bytes = nlohmann::json::array();
-      for (int n : s.rank_predicted_peak_activations) predicted_bytes.push_back(static_cast<std::uint64_t>(n) * s.activation_bytes);
+      for (int n : s.rank_predicted_peak_activations) {
+        predicted_bytes.push_back(static_cast<std::uint64_t>(n) * s.activation_bytes);
+      }
     }
     j["directory"] = p.directory;
     j["faults"] = p.faults;
@@ -236,9 +239,8 @@ std::optional<std::size_t> worst_makespan_error(const std::vector<MeasuredSweepP
   std::optional<std::size_t> worst;
   for (std::size_t i = 0; i < points.size(); ++i) {
     if (points[i].skipped) continue;
-    if (!worst || std::abs(points[i].summary.makespan_rel_error) > std::abs(points[worst.value()].summary.makespan_rel_error)) {
-      worst = i;
-    }
+    const double error = std::abs(points[i].summary.makespan_rel_error);
+    if (!worst || error > std::abs(points[*worst].summary.makespan_rel_error)) worst = i;
   }
   return worst;
 }
