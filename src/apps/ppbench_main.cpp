@@ -1,12 +1,14 @@
 // ppbench: run a pipeline schedule on every MPI rank and hold the measurement
 // against the simulator (docs/runtime.md); `ppbench calibrate` measures the
-// cost model instead (docs/calibration.md).
+// cost model instead (docs/calibration.md); `ppbench sweep` measures schedules
+// x microbatch counts (docs/runtime.md).
 #include <string>
 #include <vector>
 
 #include "apps/ppbench_calibrate.h"
 #include "apps/ppbench_options.h"
 #include "apps/ppbench_run.h"
+#include "apps/ppbench_sweep.h"
 #include "backends/cuda/cuda_backend.h"
 #include "core/errors.h"
 #include "runtime/mpi_world.h"
@@ -20,6 +22,7 @@ int main(int argc, char** argv) {
   CLI::App app{"ppbench: run a pipeline-parallel schedule under MPI and compare it with the simulator", "ppbench"};
   add_ppbench_options(app, options);
   const CalibrateCommand calibrate(app);
+  const MeasuredSweepCommand sweep(app);
   // Every rank parses the same argv, so every rank reaches the same verdict.
   const int parsed = parse_command_line(app, argc, argv);
   if (parsed >= 0) return parsed;
@@ -33,6 +36,14 @@ int main(int argc, char** argv) {
         return report_error("ppbench", e);
       }
       return calibrate.run(args, world);
+    }
+    if (sweep.selected()) {
+      try {
+        reject_flags_before(app, "sweep", "a run");
+      } catch (const InputError& e) {
+        return report_error("ppbench", e);
+      }
+      return sweep.run(args, world);
     }
     return run_ppbench(options, args, world);
   } catch (const std::exception& e) {

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 namespace ppb {
 
-std::string choose_run_directory(const std::string& out, const Schedule& schedule) {
+std::string choose_output_directory(const std::string& out, const std::string& name) {
   if (!out.empty()) {
     std::error_code ec;
     PPB_REQUIRE_INPUT(!fs::exists(out, ec), "--out: '", out,
@@ -31,18 +31,22 @@ std::string choose_run_directory(const std::string& out, const Schedule& schedul
   const std::time_t now = std::time(nullptr);
   std::tm local{};
   localtime_r(&now, &local);
-  std::ostringstream name;
-  // The generator, not the label: a file schedule's label holds the file name
-  // (spaces, dots), which has no place in a directory name.
-  const std::string kind = schedule.generator.empty() ? "file" : schedule.generator;
-  name << "runs/" << std::put_time(&local, "%Y%m%d-%H%M%S") << "-" << kind << "-P" << schedule.num_ranks
-       << "-M" << schedule.num_microbatches;
-  std::string dir = name.str();
-  for (int n = 2; fs::exists(dir); ++n) dir = name.str() + "-" + std::to_string(n);
+  std::ostringstream stem;
+  stem << "runs/" << std::put_time(&local, "%Y%m%d-%H%M%S") << "-" << name;
+  std::string dir = stem.str();
+  for (int n = 2; fs::exists(dir); ++n) dir = stem.str() + "-" + std::to_string(n);
   return dir;
 }
 
-void write_run_directory(const std::string& dir, const RunResults& r) {
+std::string choose_run_directory(const std::string& out, const Schedule& schedule) {
+  // The generator, not the label: a file schedule's label holds the file name
+  // (spaces, dots), which has no place in a directory name.
+  const std::string kind = schedule.generator.empty() ? "file" : schedule.generator;
+  return choose_output_directory(out, kind + "-P" + std::to_string(schedule.num_ranks) + "-M" +
+                                          std::to_string(schedule.num_microbatches));
+}
+
+void write_directory_atomically(const std::string& dir, const std::function<void(const std::string& tmp)>& fill) {
   const std::string tmp = dir + ".tmp." + std::to_string(::getpid());
   std::error_code ec;
   const fs::path parent = fs::path(dir).parent_path();
@@ -50,6 +54,16 @@ void write_run_directory(const std::string& dir, const RunResults& r) {
   PPB_REQUIRE_INPUT(fs::create_directory(tmp, ec), "--out: cannot create '", tmp, "': ",
                     ec ? ec.message() : "it exists");
   try {
+    fill(tmp);
+    fs::rename(tmp, dir);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+}
+
+void write_run_directory(const std::string& dir, const RunResults& r) {
+  write_directory_atomically(dir, [&](const std::string& tmp) {
     nlohmann::json iterations = nlohmann::json::array();
     for (const Timeline& t : r.measured) iterations.push_back(timeline_body_to_json(t));
     const nlohmann::json measured{{"schema", "ppbench.measured/1"},
@@ -67,11 +81,7 @@ void write_run_directory(const std::string& dir, const RunResults& r) {
     ascii.width = 120;
     write_file_atomically(tmp + "/timeline.txt", render_ascii(&median, &r.predicted, ascii));
     if (image_output_available()) render_gantt(tmp + "/gantt.png", &median, &r.predicted, GanttOptions{});
-    fs::rename(tmp, dir);
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
-  }
+  });
 }
 
 namespace {

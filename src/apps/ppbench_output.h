@@ -3,6 +3,7 @@
 // directory) and the console report.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,14 @@ struct RunResults {
 // exists), else runs/<date>-<schedule>-P<P>-M<M> with -2, -3, ... appended
 // until it does not exist.
 std::string choose_run_directory(const std::string& out, const Schedule& schedule);
+// The same for any kind of directory: `out` when given and new, else
+// runs/<date>-<name> with -2, -3, ... appended until it does not exist.
+std::string choose_output_directory(const std::string& out, const std::string& name);
+
+// Creates DIR.tmp.<pid> (and DIR's parents), lets `fill` write into it, then
+// renames it to `dir`; when `fill` throws, the temporary directory is removed
+// and the exception goes on. InputError naming --out when it cannot be created.
+void write_directory_atomically(const std::string& dir, const std::function<void(const std::string& tmp)>& fill);
 
 // measured.json, predicted.json, replay.json, summary.json, trace.json,
 // timeline.txt and, with image output built, gantt.png.

@@ -1,38 +1,23 @@
 #include "apps/ppbench_run.h"
 
-#include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <utility>
 
-#include "analysis/calibration.h"
-#include "analysis/replay.h"
-#include "analysis/run_summary.h"
 #include "apps/ppbench_measure.h"
 #include "apps/ppbench_output.h"
+#include "apps/ppbench_run_setup.h"
 #include "core/errors.h"
 #include "io/atomic_file.h"
 #include "io/schedule_io.h"
 #include "render/ascii.h"
-#include "render/metrics_table.h"
 #include "runtime/fault_spec.h"
-#include "sim/simulator.h"
 
 namespace ppb {
 
 namespace {
-
-// Everything derived from the flags before any rank does work. Identical on
-// every rank (it depends only on argv and the world size).
-struct RunSetup {
-  Schedule schedule;
-  CostModel nominal;    // the ops' target times, from the flags
-  CostModel targets;    // nominal with '*' slowdowns: what the ops run with
-  CostModel predicted;  // what the run is held against: targets, or the calibration with the same slowdowns
-  std::vector<FaultSpec> faults;
-};
 
 RunSetup make_setup(const PpbenchOptions& o, int world_size) {
   check_ppbench_options(o);
@@ -43,41 +28,20 @@ RunSetup make_setup(const PpbenchOptions& o, int world_size) {
                       " (run with -np ", o.schedule.num_stages, ", or leave --num-stages out to use every rank)");
     schedule_options.num_stages = world_size;
   }
-  RunSetup setup;
-  setup.schedule = build_schedule(schedule_options);
-  PPB_REQUIRE_INPUT(setup.schedule.num_ranks == world_size, "--schedule-file: '", o.schedule.schedule_file, "' has ",
-                    setup.schedule.num_ranks, " ranks, but mpirun started ", world_size);
-  // The time flags always set the ops' targets; --calibration only changes the prediction.
-  CostInputs target_inputs = o.costs;
-  target_inputs.calibration_file.clear();
-  setup.nominal = make_cost_model(target_inputs, setup.schedule);
-  for (const std::string& text : o.faults) setup.faults.push_back(parse_fault_spec(text, setup.schedule));
-  setup.targets = apply_slowdown(setup.nominal, setup.faults, setup.schedule);
-  setup.predicted = setup.targets;
-  if (!o.costs.calibration_file.empty()) {
-    for (const char* flag : {"--p2p-time", "--p2p-latency", "--bandwidth"}) {
-      PPB_REQUIRE_INPUT(o.costs.time_flags_given.count(flag) == 0, flag,
-                        ": cannot be used with --calibration (the calibration file gives the link costs)");
-    }
-    setup.predicted = apply_slowdown(calibrated_cost_model(o.costs, setup.schedule), setup.faults, setup.schedule);
-  }
-  return setup;
-}
-
-// One op kind's target over the stages: "2.000 ms", or "1.000 ms to 3.000 ms"
-// where the stages differ.
-std::string stage_times(const std::vector<double>& us) {
-  const auto [low, high] = std::minmax_element(us.begin(), us.end());
-  return *low == *high ? format_duration(*low) : format_duration(*low) + " to " + format_duration(*high);
+  Schedule schedule = build_schedule(schedule_options);
+  PPB_REQUIRE_INPUT(schedule.num_ranks == world_size, "--schedule-file: '", o.schedule.schedule_file, "' has ",
+                    schedule.num_ranks, " ranks, but mpirun started ", world_size);
+  std::vector<FaultSpec> faults;
+  for (const std::string& text : o.faults) faults.push_back(parse_fault_spec(text, schedule));
+  return make_run_setup(std::move(schedule), o.costs, std::move(faults));
 }
 
 std::string configuration_line(const PpbenchOptions& o, const RunSetup& s) {
   std::ostringstream line;
   line << "ppbench: " << s.schedule.name << ", P=" << s.schedule.num_ranks << ", M=" << s.schedule.num_microbatches;
   if (s.schedule.chunks > 1) line << ", v=" << s.schedule.chunks;
-  line << "; F " << stage_times(s.nominal.forward_us) << ", B " << stage_times(s.nominal.backward_us);
-  if (s.schedule.split_backward) line << ", W " << stage_times(s.nominal.weight_us);
-  line << " per stage; " << o.costs.activation_bytes << " B messages; " << o.measure.warmup << " warm-up + " << o.iters << " measured iterations";
+  line << "; " << stage_times_line(s) << "; " << o.costs.activation_bytes << " B messages; " << o.measure.warmup
+       << " warm-up + " << o.iters << " measured iterations";
   for (const FaultSpec& f : s.faults) line << "; fault " << f.text;
   if (!o.costs.calibration_file.empty()) line << "; predicted with " << o.costs.calibration_file;
   return line.str();
@@ -115,22 +79,12 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
   MeasuredIterations measured =
       run_iterations(world, session, schedule, clocks, o.measure.warmup, o.iters, o.measure.timeout_s);
 
-  RunResults results;
-  results.warmup = o.measure.warmup;
-  results.measured = std::move(measured.timelines);
   if (root) {
     try {
-      results.context =
-          measurement_context(argv, world, hosts, session, clocks.bound_us + measured.timestamp_bound_us,
-                              o.costs.activation_bytes);
-      results.context["faults"] = o.faults;
-      results.context["calibration"] =
-          o.costs.calibration_file.empty() ? nlohmann::json() : nlohmann::json(o.costs.calibration_file);
-      results.predicted = simulate(schedule, setup->predicted);
-      results.replay = replay_timeline(schedule, results.measured, setup->predicted);
-      results.summary = summarize_run(results.measured, results.predicted, results.replay, setup->targets);
-      results.summary.rank_peak_buffer_bytes = measured.peak_buffer_bytes;
-      results.summary.activation_bytes = o.costs.activation_bytes;
+      nlohmann::json context =
+          run_context(argv, world, hosts, session, clocks.bound_us + measured.timestamp_bound_us, o.costs, o.faults);
+      const RunResults results = analyze_measurement(*setup, std::move(measured), o.measure.warmup,
+                                                     o.costs.activation_bytes, std::move(context));
       write_run_directory(run_dir, results);
       if (!o.schedule.dump_schedule.empty()) save_schedule_file(schedule, o.schedule.dump_schedule);
       const int width = o.width > 0 ? o.width : ascii_terminal_width();

@@ -46,6 +46,7 @@ struct LineSeries {
   std::vector<double> x, y;
   double line_width = 2.0;
   double marker_scale = 1.0;  // a larger marker shows a series that another covers
+  bool line = true;  // false: markers only (measured points beside a model's curve)
 };
 struct ChartPanel {
   std::string title;

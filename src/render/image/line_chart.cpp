@@ -64,7 +64,7 @@ std::string format_number(double v) {
 struct Legend {
   std::string label;
   int colour;
-  bool dashed, markers;
+  bool dashed, markers, line;
   double width, marker_scale;
 };
 
@@ -73,7 +73,7 @@ std::vector<Legend> legend_of(const LineChart& chart) {
   for (const ChartPanel& p : chart.panels) {
     for (const LineSeries& s : p.series) {
       const bool known = std::any_of(entries.begin(), entries.end(), [&](const Legend& e) { return e.label == s.label; });
-      if (!known) entries.push_back({s.label, s.colour, s.dashed, s.markers, s.line_width, s.marker_scale});
+      if (!known) entries.push_back({s.label, s.colour, s.dashed, s.markers, s.line, s.line_width, s.marker_scale});
     }
   }
   return entries;
@@ -142,10 +142,14 @@ std::string draw_line_chart(ImageFormat format, const LineChart& chart) {
     for (std::size_t i = 0; i < legend.size(); ++i) {
       const double x = kMargin + static_cast<double>(i % legend_per_row) * 230;
       const double y = kMargin + kTitleHeight + static_cast<double>(i / legend_per_row) * kLegendRow + 8;
-      stroke_style(cr, image::palette(legend[i].colour), legend[i].dashed, legend[i].width);
-      cairo_move_to(cr, x, y);
-      cairo_line_to(cr, x + 30, y);
-      cairo_stroke(cr);
+      if (legend[i].line) {
+        stroke_style(cr, image::palette(legend[i].colour), legend[i].dashed, legend[i].width);
+        cairo_move_to(cr, x, y);
+        cairo_line_to(cr, x + 30, y);
+        cairo_stroke(cr);
+      } else {
+        image::set_colour(cr, image::palette(legend[i].colour));
+      }
       if (legend[i].markers) marker(cr, legend[i].colour, x + 15, y, legend[i].marker_scale);
       image::set_colour(cr, image::hex(0x202020));
       image::draw_text(cr, x + 38, y, legend[i].label, 12, Align::Left);
@@ -207,7 +211,7 @@ std::string draw_line_chart(ImageFormat format, const LineChart& chart) {
         const LineSeries& s = *series;
         stroke_style(cr, image::palette(s.colour), s.dashed, s.line_width);
         bool started = false;
-        for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+        for (std::size_t i = 0; i < s.x.size() && i < s.y.size() && s.line; ++i) {
           if (chart.log_x && s.x[i] <= 0) continue;
           const double px = x_of(left, s.x[i]), py = y_of(s.y[i]);
           if (started) cairo_line_to(cr, px, py);
