@@ -96,8 +96,14 @@ if ((mps)); then
   mps_dir=$(mktemp -d)
   export CUDA_MPS_PIPE_DIRECTORY=$mps_dir/pipe CUDA_MPS_LOG_DIRECTORY=$mps_dir/log
   mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
-  nvidia-cuda-mps-control -d
+  # The daemon outlives this script unless told to quit. The traps come first,
+  # so a signal during the start cannot leave it running, and a signal ends
+  # the script through `exit`, so the quit has finished before the script has:
+  # a caller that kills it (device-run.sh's time limit) finds the daemon gone.
   trap 'echo quit | nvidia-cuda-mps-control; rm -rf "$mps_dir"' EXIT
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
+  nvidia-cuda-mps-control -d
   common+=("CUDA_MPS_PIPE_DIRECTORY=$CUDA_MPS_PIPE_DIRECTORY" "CUDA_MPS_LOG_DIRECTORY=$CUDA_MPS_LOG_DIRECTORY")
 fi
 build_command "$@"

@@ -66,7 +66,7 @@ TEST(OneGpuLaunch, BadArgumentsExitTwoWithOneLine) {
 // Stand-ins for the NVIDIA tools and mpirun, in a folder put first on PATH:
 // nvidia-cuda-mps-control logs what it is asked (and lists a server when
 // FAKE_MPS_SERVER is set), nvidia-smi reports FAKE_COMPUTE_MODE (when set),
-// hanging-mpirun runs until killed, quick-mpirun exits 0 at once.
+// hanging-mpirun says it started and runs until killed, quick-mpirun exits 0 at once.
 class FakeGpuTools {
  public:
   FakeGpuTools() {
@@ -78,7 +78,7 @@ class FakeGpuTools {
                          "\nif [ \"$q\" = get_server_list ] && [ -n \"$FAKE_MPS_SERVER\" ]; then echo 4242; fi\n");
     test::write_text(bin + "/nvidia-smi",
                      "#!/bin/sh\n[ -n \"$FAKE_COMPUTE_MODE\" ] || exit 9\necho \"$FAKE_COMPUTE_MODE\"\n");
-    test::write_text(bin + "/hanging-mpirun", "#!/bin/sh\nexec sleep 60\n");
+    test::write_text(bin + "/hanging-mpirun", "#!/bin/sh\ntouch " + mpirun_started() + "\nexec sleep 60\n");
     test::write_text(bin + "/quick-mpirun", "#!/bin/sh\nexit 0\n");
     EXPECT_EQ(run_command("chmod +x " + bin + "/*").exit_code, 0);
     path_ = "PATH=" + bin + ":$PATH ";
@@ -88,6 +88,8 @@ class FakeGpuTools {
     return run_command(path_ + env + " " + command);
   }
   std::string mps_log() const { return test::read_text(log()); }
+  // The file hanging-mpirun creates when it starts.
+  std::string mpirun_started() const { return dir_.path() + "/mpirun-started"; }
 
  private:
   std::string log() const { return dir_.path() + "/mps.log"; }
@@ -96,11 +98,17 @@ class FakeGpuTools {
 };
 
 // --mps starts the daemon and quits it after the run, also when the run is
-// stopped by a signal (device-run.sh's time limit).
+// stopped by a signal (device-run.sh's time limit), and before the launcher
+// has exited. The signal comes once mpirun has started (a fixed delay raced
+// the launcher's start on a loaded machine), through `timeout` as in
+// device-run.sh.
 TEST(OneGpuLaunch, MpsDaemonIsQuitWhenTheRunIsStoppedBySignal) {
   const FakeGpuTools tools;
-  const auto r = tools.run("MPIRUN=hanging-mpirun", "timeout 2 " + kLaunch + "one-gpu.sh --mps -np 2 prog");
-  EXPECT_EQ(r.exit_code, 124) << r.err;
+  const auto r = tools.run("MPIRUN=hanging-mpirun",
+                           "sh -c '( exec timeout 120 " + kLaunch + "one-gpu.sh --mps -np 2 prog ) & t=$!; i=0; "
+                           "while [ ! -f " + tools.mpirun_started() + " ] && [ $i -lt 600 ]; do sleep 0.1; "
+                           "i=$((i+1)); done; kill -TERM $t; wait $t'");
+  EXPECT_EQ(r.exit_code, 143) << r.err;
   EXPECT_EQ(tools.mps_log(), "start\nquit\n");
 }
 
