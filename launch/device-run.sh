@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Everything issue 5 asks of a lent GPU machine, in one command that fits one
 # device call (10 minutes): ppbench for gpipe, 1f1b, interleaved and zb-h1
-# through one-gpu.sh, ppbench calibrate and 1f1b predicted from that
-# calibration, 1f1b again under MPS where the machine has it, and the GPU
-# tests. The results are built in a temporary folder as
+# through one-gpu.sh, a ppbench sweep of the four over M, ppbench calibrate
+# and 1f1b predicted from that calibration, 1f1b again under MPS where the
+# machine has it, and the GPU tests. The results are built in a temporary
+# folder as
 #   results/<gpu>/<run>/            each run's summary.json, measured.json and timeline.txt
+#   results/<gpu>/sweep/            sweep.csv, sweep.json, sweep.png, points/<point>/ as a run's
 #   results/<gpu>/calibration.json
 #   results/<gpu>/commands.txt      the exact command of every step and its exit status
 #                                   (or why it was skipped)
@@ -29,16 +31,17 @@
 #   here and carrying .devpack (it sources launch/device-env.sh itself).
 #   --local       development check on a machine without a GPU: the build tree's
 #                 ppbench on the CPU backend, the system mpirun, no tests, tiny runs.
-#   --parts LIST  comma-separated subset of runs,calibrate,mps,tests (default all)
+#   --parts LIST  comma-separated subset of runs,sweep,calibrate,mps,tests (default all)
 # PPB_DEVICE_BUDGET_S: seconds for the whole script (default 570; a device call
 # may run 600).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-usage="usage: launch/device-run.sh OUT_DIR [--local] [--parts runs,calibrate,mps,tests]"
+all_parts=runs,sweep,calibrate,mps,tests
+usage="usage: launch/device-run.sh OUT_DIR [--local] [--parts $all_parts]"
 out=${1:-}
 [[ -n $out && $out != -* ]] || { echo "device-run.sh: $usage" >&2; exit 2; }
 shift
-local_check=0 parts=runs,calibrate,mps,tests
+local_check=0 parts=$all_parts
 while (($#)); do
   case $1 in
     --local) local_check=1; shift ;;
@@ -47,10 +50,10 @@ while (($#)); do
   esac
 done
 for part in ${parts//,/ }; do
-  [[ $part =~ ^(runs|calibrate|mps|tests)$ ]] \
-    || { echo "device-run.sh: --parts: '$part' is not one of runs, calibrate, mps, tests" >&2; exit 2; }
+  [[ ,$all_parts, == *,$part,* ]] \
+    || { echo "device-run.sh: --parts: '$part' is not one of ${all_parts//,/, }" >&2; exit 2; }
 done
-[[ -n ${parts//,/} ]] || { echo "device-run.sh: --parts: give at least one of runs, calibrate, mps, tests" >&2; exit 2; }
+[[ -n ${parts//,/} ]] || { echo "device-run.sh: --parts: give at least one of ${all_parts//,/, }" >&2; exit 2; }
 wanted() { [[ ,$parts, == *,$1,* ]]; }
 budget=${PPB_DEVICE_BUDGET_S:-570}
 [[ $budget =~ ^[0-9]+$ ]] || { echo "device-run.sh: PPB_DEVICE_BUDGET_S: expected whole seconds, got '$budget'" >&2; exit 2; }
@@ -63,7 +66,7 @@ log=$work/log.txt
 : > "$log"
 # The files of a call that runs only some parts get the parts in their names.
 suffix=
-[[ $parts == runs,calibrate,mps,tests ]] || suffix=-${parts//,/-}
+[[ $parts == "$all_parts" ]] || suffix=-${parts//,/-}
 
 if ((local_check)); then
   ppbench=${PPB_PPBENCH:-$root/build/src/ppbench}
@@ -71,6 +74,7 @@ if ((local_check)); then
   times=(-f 1 --backward-times 2)
   size=(-b 4 "${times[@]}" --activation-bytes 64K --warmup 1 --iters 2)
   calibrate_size=(--sizes 4K,64K --reps 3 --warmup 1)
+  sweep_size=(-b 2,4 --activation-bytes 64K --warmup 1 --iters 2)
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 else
   # shellcheck source=launch/device-env.sh
@@ -85,8 +89,12 @@ else
   times=(-f 2 --backward-times 4)
   size=(-b 8 "${times[@]}" --activation-bytes 4M --warmup 2 --iters 5)
   calibrate_size=(--sizes 64K,1M,4M,16M --reps 10 --warmup 2)
+  sweep_size=(-b 4,8,16 --activation-bytes 4M --warmup 2 --iters 5)
 fi
+[[ $ppbench == /* ]] || ppbench=$PWD/$ppbench  # the steps run elsewhere
 results=$work/results/$gpu
+rel=results/$gpu  # what the steps are given: they run in $work
+cd "$work" || exit 2
 mkdir -p "$results"
 commands=$results/commands$suffix.txt
 : > "$commands"
@@ -94,7 +102,7 @@ commands=$results/commands$suffix.txt
 # What results/ keeps of a run: the summary, the measured timeline and the console timeline.
 trim_runs() {
   local run
-  for run in "$results"/*/; do
+  for run in "$results"/*/ "$results"/sweep/points/*/; do
     [[ -f $run/summary.json ]] || continue
     find "$run" -maxdepth 1 -type f ! -name summary.json ! -name measured.json ! -name timeline.txt -delete
   done
@@ -106,10 +114,11 @@ write_error_table() {
 import json, pathlib, sys
 print("| run | measured (median) | predicted | replay | makespan error | replay error | bubble measured | bubble error |")
 print("|---|---|---|---|---|---|---|---|")
-for summary in sorted(pathlib.Path(sys.argv[1]).glob("*/summary.json")):
+results = pathlib.Path(sys.argv[1])
+for summary in sorted(results.glob("*/summary.json")) + sorted(results.glob("sweep/points/*/summary.json")):
     s = json.loads(summary.read_text())
     m, e = s["measured"], s["error"]
-    print(f"| {summary.parent.name} | {m['median_iteration']['makespan'] / 1000:.3f} ms | {s['predicted']['makespan'] / 1000:.3f} ms"
+    print(f"| {summary.parent.relative_to(results)} | {m['median_iteration']['makespan'] / 1000:.3f} ms | {s['predicted']['makespan'] / 1000:.3f} ms"
           f" | {s['replay']['makespan'] / 1000:.3f} ms | {100 * e['makespan_rel']:+.2f}% | {100 * e['replay_makespan_rel']:+.2f}%"
           f" | {100 * m['median_iteration']['bubble_fraction']:.1f}% | {e['bubble_pp']:+.2f} pp |")
 PY
@@ -131,7 +140,7 @@ pack() {
 }
 # A call that only runs the tests has no runs to tabulate.
 wrote_errors=0
-[[ $parts =~ runs|calibrate|mps ]] && wrote_errors=1
+[[ $parts =~ runs|sweep|calibrate|mps ]] && wrote_errors=1
 
 # skip NAME REASON: records a step that did not run, and why.
 skip() {
@@ -145,19 +154,23 @@ skip() {
 # status, prints the end of a failed step's output (the device call's reply
 # shows only the end of what this script prints), packs.
 step() {
-  local limit=$1 name=$2 status left
+  local limit=$1 name=$2 status left shown
   shift 2
+  # As typed in the checkout's root: the steps run in the temporary folder,
+  # so their output paths read results/<gpu>/..., as they land once extracted.
+  shown="$*"
+  shown=${shown//$root\//}
   left=$((deadline - SECONDS - 15))
   if ((left < 20)); then
-    skip "$name" "time budget spent: $*"
+    skip "$name" "time budget spent: $shown"
     return 0
   fi
   ((limit > left)) && limit=$left
-  echo "== $name: $*" >> "$log"
+  echo "== $name: $shown" >> "$log"
   timeout --kill-after=10 "$limit" "$@" > "$work/step.txt" 2>&1
   status=$?
   cat "$work/step.txt" >> "$log"
-  echo "$name (exit $status): $*" >> "$commands"
+  echo "$name (exit $status): $shown" >> "$commands"
   echo "device-run.sh: $name: exit $status"
   ((status == 0)) || tail -n 12 "$work/step.txt" | sed 's/^/    /'
   pack
@@ -182,18 +195,27 @@ if wanted runs; then
     [[ $schedule == zb-h1 ]] && extra=(--weight-times "${times[1]}")  # W as long as F
     rm -rf "${results:?}/$schedule"
     step 120 "$schedule" "${launch[@]}" "$ppbench" --schedule "$schedule" "${common[@]}" "${extra[@]}" \
-      --out "$results/$schedule"
+      --out "$rel/$schedule"
   done
+fi
+
+# The same costs for every schedule: W is given, so zb-h1 runs B and W apart
+# and the others run one backward of B + W.
+if wanted sweep; then
+  rm -rf "${results:?}/sweep"
+  step 240 sweep "${launch[@]}" "$ppbench" sweep --schedule gpipe,1f1b,interleaved,zb-h1 --backend "$backend" \
+    "${times[@]}" --weight-times "${times[1]}" "${sweep_size[@]}" --timeout 60 --setup-timeout 120 \
+    --out "$rel/sweep"
 fi
 
 if wanted calibrate; then
   rm -f "$results/calibration.json"
   step 240 calibrate "${launch[@]}" "$ppbench" calibrate --backend "$backend" "${times[@]}" "${calibrate_size[@]}" \
-    --timeout 60 --setup-timeout 120 --out "$results/calibration.json"
+    --timeout 60 --setup-timeout 120 --out "$rel/calibration.json"
   rm -rf "$results/1f1b-calibrated"
   if [[ -f $results/calibration.json ]]; then
     step 120 1f1b-calibrated "${launch[@]}" "$ppbench" --schedule 1f1b "${common[@]}" \
-      --calibration "$results/calibration.json" --out "$results/1f1b-calibrated"
+      --calibration "$rel/calibration.json" --out "$rel/1f1b-calibrated"
   else
     skip 1f1b-calibrated "no calibration.json"
   fi
@@ -210,7 +232,7 @@ if wanted mps; then
     skip 1f1b-mps "nvidia-cuda-mps-control not found"
   else
     step 120 1f1b-mps "$root/launch/one-gpu.sh" --mps -np 4 "$ppbench" --schedule 1f1b "${common[@]}" \
-      --out "$results/1f1b-mps"
+      --out "$rel/1f1b-mps"
   fi
 fi
 
@@ -224,7 +246,7 @@ if wanted tests; then
     mkdir -p "$results/tests"
     for t in "${tests[@]}"; do
       name=$(basename "$t")
-      step 240 "$name" "$t" --gtest_output=xml:"$results/tests/$name.xml"
+      step 240 "$name" "$t" --gtest_output=xml:"$rel/tests/$name.xml"
     done
   fi
 fi

@@ -57,7 +57,7 @@ TEST(DeviceRun, LocalCheckRunsEveryStepAndKeepsWhatResultsNeeds) {
   const std::string commands = test::read_text(results + "commands.txt");
   EXPECT_EQ(commands, test::read_text(dir.path() + "/commands.txt"));
   for (const char* file : {"log.txt", "device.txt"}) EXPECT_TRUE(std::filesystem::exists(results + file)) << file;
-  EXPECT_EQ(test::count_lines(commands), 8) << commands;
+  EXPECT_EQ(test::count_lines(commands), 9) << commands;
   EXPECT_NE(commands.find("1f1b-mps (skipped: --local)\n"), std::string::npos) << commands;
   EXPECT_NE(commands.find("tests (skipped: --local)\n"), std::string::npos) << commands;
   for (const char* run : {"gpipe", "1f1b", "interleaved", "zb-h1", "1f1b-calibrated"}) {
@@ -69,10 +69,23 @@ TEST(DeviceRun, LocalCheckRunsEveryStepAndKeepsWhatResultsNeeds) {
   }
   EXPECT_NE(commands.find("calibrate (exit 0): "), std::string::npos) << commands;
   EXPECT_TRUE(std::filesystem::exists(results + "calibration.json"));
+  // Recorded as typed in the checkout's root, with the paths they land at once extracted.
+  EXPECT_NE(commands.find("gpipe (exit 0): launch/one-gpu.sh -np 4 "), std::string::npos) << commands;
+  EXPECT_NE(commands.find(" --out results/local-cpu/gpipe\n"), std::string::npos) << commands;
+  // The sweep: gpipe, 1f1b and zb-h1 at M = 2 and 4, interleaved at M = 4 only (M = 2 < P).
+  EXPECT_NE(commands.find("sweep (exit 0): launch/one-gpu.sh -np 4 "), std::string::npos) << commands;
+  for (const char* kept : {"sweep.csv", "sweep.json"}) {
+    EXPECT_TRUE(std::filesystem::exists(results + "sweep/" + kept)) << kept;
+  }
+  for (const char* point : {"gpipe-M2", "1f1b-M4", "interleaved-M4", "zb-h1-M2"}) {
+    const std::string dir = results + "sweep/points/" + point + "/";
+    EXPECT_TRUE(std::filesystem::exists(dir + "summary.json")) << point;
+    EXPECT_FALSE(std::filesystem::exists(dir + "trace.json")) << point;
+  }
   if (!with_python) return;  // the error table needs python3
   const std::string errors = test::read_text(results + "errors.md");
-  EXPECT_EQ(test::count_lines(errors), 2 + 5) << errors;
-  for (const char* run : {"gpipe", "1f1b", "interleaved", "zb-h1", "1f1b-calibrated"}) {
+  EXPECT_EQ(test::count_lines(errors), 2 + 5 + 7) << errors;
+  for (const char* run : {"gpipe", "1f1b", "interleaved", "zb-h1", "1f1b-calibrated", "sweep/points/zb-h1-M4"}) {
     EXPECT_NE(errors.find("| " + std::string(run) + " | "), std::string::npos) << run;
   }
 }
@@ -123,7 +136,7 @@ TEST(DeviceRun, UnknownPartIsRefusedBeforeAnythingIsWritten) {
   const auto r = test::run_command(std::string(PPB_SOURCE_DIR) + "/launch/device-run.sh " + out +
                                    " --local --parts runs,benchmarks");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("device-run.sh: --parts: 'benchmarks' is not one of runs, calibrate, mps, tests"),
+  EXPECT_NE(r.err.find("device-run.sh: --parts: 'benchmarks' is not one of runs, sweep, calibrate, mps, tests"),
             std::string::npos)
       << r.err;
   EXPECT_FALSE(std::filesystem::exists(out));
