@@ -162,6 +162,14 @@ TEST(PpbenchSweep, BadInputExits2OnEveryRankNamingTheFlagAndWritesNothing) {
       {"-b 2 --inject-fault 1:F7:crash", "--inject-fault: '1:F7:crash'"},  // M=2 has no F7
       {"-b 2 --max-error -1", "--max-error: must be a percentage"},
       {"-b 2 --warmup -1", "--warmup: must not be negative"},
+      // A flag that a run has and a sweep cannot honour is refused by name, not
+      // ignored (--chunks without interleaved, as a run refuses it) and not
+      // lost in CLI11's "arguments were not expected".
+      {"-b 2 --schedule gpipe,1f1b --chunks 3", "--chunks: only the interleaved schedule has chunks"},
+      {"-b 2 --num-stages 2", "--num-stages: not a sweep flag"},
+      {"-b 2 --schedule-file s.json", "--schedule-file: not a sweep flag"},
+      {"-b 2 --dump-schedule s.json", "--dump-schedule: not a sweep flag"},
+      {"-b 2 --width 80", "--width: not a sweep flag"},
   };
   for (const auto& [flags, message] : cases) {
     const CommandResult r = run_command("cd " + dir.path() + " && " + sweep(2) + " " + flags);
