@@ -194,6 +194,24 @@ TEST(PpbenchSweep, ExistingOutIsRefused) {
   EXPECT_EQ(read_text(dir.file("taken/keep")), "x");
 }
 
+// The sweep directory is written at the end: a --out that cannot be created
+// must be refused before the first point is measured, not after the last.
+TEST(PpbenchSweep, OutThatCannotBeCreatedIsRefusedBeforeAnyPoint) {
+  TempDir dir;
+  write_text(dir.file("a-file"), "x");
+  for (const std::string& out : std::vector<std::string>{dir.file("a-file/sweep"), dir.file("a-file/deeper/sweep")}) {
+    SCOPED_TRACE(out);
+    const CommandResult r = run_command(sweep(2) + " --schedule gpipe -b 1 --iters 1 --out " + out);
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find("ppbench: error: --out: cannot create '" + out + "': '" + dir.file("a-file") +
+                         "' is not a directory"),
+              std::string::npos)
+        << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;  // no point was measured
+  }
+  EXPECT_EQ(read_text(dir.file("a-file")), "x");
+}
+
 // A fault that names F3 hits only the M=4 points: the sweep has measured
 // M=1 and M=2 when rank 1 fails, and leaves no directory (no partial sweep.csv).
 TEST(PpbenchSweep, RankFailingInALaterPointExits3AndLeavesNothing) {
