@@ -192,15 +192,20 @@ std::string plan_line(const MeasuredSweepOptions& o, const SweepPlan& plan, int 
 }
 
 nlohmann::json plan_block(const MeasuredSweepOptions& o, int ranks) {
+  const bool has_interleaved = std::count(o.schedules.begin(), o.schedules.end(), "interleaved") > 0;
   return {{"num_ranks", ranks},
           {"schedules", o.schedules},
           {"num_microbatches", o.num_batches},
-          {"chunks", o.chunks.value_or(2)},
+          {"chunks", has_interleaved ? nlohmann::json(o.chunks.value_or(2)) : nlohmann::json()},
           {"warmup", o.measure.warmup},
           {"iters", o.iters},
           {"forward_ms", o.costs.forward_ms},
           {"backward_ms", o.costs.backward_ms},
           {"weight_ms", o.costs.weight_ms},
+          {"p2p_time_ms", o.costs.p2p_time_ms ? nlohmann::json(*o.costs.p2p_time_ms) : nlohmann::json()},
+          {"p2p_latency_ms", o.costs.p2p_latency_ms},
+          {"bandwidth_gbps", o.costs.bandwidth_gbps},
+          {"optimizer_ms", o.costs.optimizer_ms},
           {"activation_bytes", o.costs.activation_bytes},
           {"faults", o.faults},
           {"calibration",

@@ -231,6 +231,22 @@ TEST(PpbenchSweep, RankFailingInALaterPointExits3AndLeavesNothing) {
   }
 }
 
+// sweep.json's plan is what a reader has to re-predict a point: the link
+// and optimizer flags too, and no v when no point is interleaved.
+TEST(PpbenchSweep, PlanHoldsEveryFlagOfThePrediction) {
+  TempDir dir;
+  const std::string out = dir.file("sweep");
+  const CommandResult r = run_command(sweep(2) + " --schedule 1f1b -b 2 --iters 1 --p2p-latency 0.01 --bandwidth 20 "
+                                                 "--optimizer-time 0.2 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json plan = load_json(out + "/sweep.json")["plan"];
+  EXPECT_TRUE(plan["p2p_time_ms"].is_null()) << plan;
+  EXPECT_DOUBLE_EQ(plan["p2p_latency_ms"].get<double>(), 0.01) << plan;
+  EXPECT_DOUBLE_EQ(plan["bandwidth_gbps"].get<double>(), 20) << plan;
+  EXPECT_DOUBLE_EQ(plan["optimizer_ms"].get<double>(), 0.2) << plan;
+  EXPECT_TRUE(plan["chunks"].is_null()) << plan;
+}
+
 TEST(PpbenchSweep, MaxErrorExceededExits4AndStillWrites) {
   TempDir dir;
   const std::string out = dir.file("sweep");
