@@ -21,11 +21,31 @@ namespace fs = std::filesystem;
 
 namespace ppb {
 
+namespace {
+
+// The directory is created only once everything was measured
+// (write_directory_atomically); a path that can never be created must fail
+// now, before a run or a long sweep, not after it with the results lost. The
+// nearest existing ancestor must be a directory we may write into.
+void check_directory_can_be_created(const std::string& dir) {
+  std::error_code ec;
+  fs::path ancestor = fs::path(dir).parent_path();
+  while (!ancestor.empty() && !fs::exists(ancestor, ec)) ancestor = ancestor.parent_path();
+  if (ancestor.empty()) ancestor = ".";
+  PPB_REQUIRE_INPUT(fs::is_directory(ancestor, ec), "--out: cannot create '", dir, "': '", ancestor.string(),
+                    "' is not a directory");
+  PPB_REQUIRE_INPUT(::access(ancestor.c_str(), W_OK | X_OK) == 0, "--out: cannot create '", dir, "': '",
+                    ancestor.string(), "' is not writable");
+}
+
+}  // namespace
+
 std::string choose_output_directory(const std::string& out, const std::string& name) {
   if (!out.empty()) {
     std::error_code ec;
     PPB_REQUIRE_INPUT(!fs::exists(out, ec), "--out: '", out,
                       "' already exists (ppbench never overwrites a run: choose another directory)");
+    check_directory_can_be_created(out);
     return out;
   }
   const std::time_t now = std::time(nullptr);
@@ -35,6 +55,7 @@ std::string choose_output_directory(const std::string& out, const std::string& n
   stem << "runs/" << std::put_time(&local, "%Y%m%d-%H%M%S") << "-" << name;
   std::string dir = stem.str();
   for (int n = 2; fs::exists(dir); ++n) dir = stem.str() + "-" + std::to_string(n);
+  check_directory_can_be_created(dir);
   return dir;
 }
 

@@ -29,7 +29,9 @@ struct RunResults {
 // until it does not exist.
 std::string choose_run_directory(const std::string& out, const Schedule& schedule);
 // The same for any kind of directory: `out` when given and new, else
-// runs/<date>-<name> with -2, -3, ... appended until it does not exist.
+// runs/<date>-<name> with -2, -3, ... appended until it does not exist. Either
+// way an InputError naming --out when the directory could not be created (its
+// nearest existing ancestor is not a writable directory).
 std::string choose_output_directory(const std::string& out, const std::string& name);
 
 // Creates DIR.tmp.<pid> (and DIR's parents), lets `fill` write into it, then

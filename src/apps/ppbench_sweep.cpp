@@ -47,6 +47,21 @@ void require_distinct(const std::vector<T>& values, const char* flag) {
   }
 }
 
+// The run flags `ppbench sweep` refuses, and why each has no meaning here.
+const std::vector<std::pair<std::string, std::string>> kRunOnlyFlags = {
+    {"--num-stages", "P is the number of ranks, as -np gives it"},
+    {"--schedule-file", "every point's schedule comes from its generator"},
+    {"--dump-schedule", "each point's schedule is in its run directory's predicted.json"},
+    {"--width", "a sweep prints a table, not a timeline"},
+};
+
+std::string run_only_flag_reason(const std::string& flag) {
+  for (const auto& [name, reason] : kRunOnlyFlags) {
+    if (name == flag) return reason;
+  }
+  return "";
+}
+
 void check_options(const MeasuredSweepOptions& o) {
   check_measure_options(o.measure);
   PPB_REQUIRE_INPUT(!o.schedules.empty(), "--schedule: give at least one schedule");
@@ -58,8 +73,14 @@ void check_options(const MeasuredSweepOptions& o) {
   PPB_REQUIRE_INPUT(!o.num_batches.empty(), "--num-batches: give at least one microbatch count");
   for (int m : o.num_batches) PPB_REQUIRE_INPUT(m > 0, "--num-batches: must be positive integers (got ", m, ")");
   require_distinct(o.num_batches, "--num-batches");
+  for (const std::string& flag : o.run_only_flags_given) {
+    PPB_THROW(InputError, flag, ": not a sweep flag (", run_only_flag_reason(flag), ")");
+  }
   PPB_REQUIRE_INPUT(!o.chunks || *o.chunks >= 2, "--chunks: interleaved needs at least 2 chunks per rank (got ",
                     o.chunks.value_or(2), ")");
+  // As a run refuses it: a v that no point would use is a mistake, not a setting.
+  PPB_REQUIRE_INPUT(!o.chunks || std::count(o.schedules.begin(), o.schedules.end(), "interleaved") > 0,
+                    "--chunks: only the interleaved schedule has chunks, and --schedule does not list it");
   PPB_REQUIRE_INPUT(o.iters >= 1, "--iters: at least one measured iteration per point (got ", o.iters, ")");
   PPB_REQUIRE_INPUT(!o.max_error_pct || (std::isfinite(*o.max_error_pct) && *o.max_error_pct >= 0),
                     "--max-error: must be a percentage >= 0");
@@ -171,15 +192,20 @@ std::string plan_line(const MeasuredSweepOptions& o, const SweepPlan& plan, int 
 }
 
 nlohmann::json plan_block(const MeasuredSweepOptions& o, int ranks) {
+  const bool has_interleaved = std::count(o.schedules.begin(), o.schedules.end(), "interleaved") > 0;
   return {{"num_ranks", ranks},
           {"schedules", o.schedules},
           {"num_microbatches", o.num_batches},
-          {"chunks", o.chunks.value_or(2)},
+          {"chunks", has_interleaved ? nlohmann::json(o.chunks.value_or(2)) : nlohmann::json()},
           {"warmup", o.measure.warmup},
           {"iters", o.iters},
           {"forward_ms", o.costs.forward_ms},
           {"backward_ms", o.costs.backward_ms},
           {"weight_ms", o.costs.weight_ms},
+          {"p2p_time_ms", o.costs.p2p_time_ms ? nlohmann::json(*o.costs.p2p_time_ms) : nlohmann::json()},
+          {"p2p_latency_ms", o.costs.p2p_latency_ms},
+          {"bandwidth_gbps", o.costs.bandwidth_gbps},
+          {"optimizer_ms", o.costs.optimizer_ms},
           {"activation_bytes", o.costs.activation_bytes},
           {"faults", o.faults},
           {"calibration",
@@ -226,10 +252,17 @@ MeasuredSweepCommand::MeasuredSweepCommand(CLI::App& app) {
                        "percent");
   command_->add_option("--inject-fault", o.faults,
                        "RANK:OP:hang|crash|slow=X (docs/runtime.md), repeatable; applies to the points that have OP");
+  // Hidden (no group): accepted by the parser only to be refused by name.
+  for (const auto& entry : kRunOnlyFlags) {
+    command_->add_option(entry.first == "--num-stages" ? "--num-stages,-s" : entry.first)->group("");
+  }
 }
 
 int MeasuredSweepCommand::run(const std::vector<std::string>& argv, MpiWorld& world) const {
-  const MeasuredSweepOptions& o = options_;
+  MeasuredSweepOptions o = options_;
+  for (const auto& entry : kRunOnlyFlags) {
+    if (command_->get_option(entry.first)->count() > 0) o.run_only_flags_given.push_back(entry.first);
+  }
   const bool root = world.rank() == 0;
   int exit_code = kExitOk;
   SweepPlan plan;

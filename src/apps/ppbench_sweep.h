@@ -28,6 +28,9 @@ struct MeasuredSweepOptions {
   std::string out;  // empty: runs/<date>-sweep-P<P>
   std::optional<double> max_error_pct;
   std::vector<std::string> faults;  // --inject-fault, as given
+  // A run's flags that a sweep cannot honour, given after `sweep` (refused by
+  // name in check_options rather than by CLI11's "arguments were not expected").
+  std::vector<std::string> run_only_flags_given;
 };
 
 // Registers the `sweep` subcommand on ppbench's app; `selected()` tells after

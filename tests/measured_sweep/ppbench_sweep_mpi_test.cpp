@@ -162,6 +162,14 @@ TEST(PpbenchSweep, BadInputExits2OnEveryRankNamingTheFlagAndWritesNothing) {
       {"-b 2 --inject-fault 1:F7:crash", "--inject-fault: '1:F7:crash'"},  // M=2 has no F7
       {"-b 2 --max-error -1", "--max-error: must be a percentage"},
       {"-b 2 --warmup -1", "--warmup: must not be negative"},
+      // A flag that a run has and a sweep cannot honour is refused by name, not
+      // ignored (--chunks without interleaved, as a run refuses it) and not
+      // lost in CLI11's "arguments were not expected".
+      {"-b 2 --schedule gpipe,1f1b --chunks 3", "--chunks: only the interleaved schedule has chunks"},
+      {"-b 2 --num-stages 2", "--num-stages: not a sweep flag"},
+      {"-b 2 --schedule-file s.json", "--schedule-file: not a sweep flag"},
+      {"-b 2 --dump-schedule s.json", "--dump-schedule: not a sweep flag"},
+      {"-b 2 --width 80", "--width: not a sweep flag"},
   };
   for (const auto& [flags, message] : cases) {
     const CommandResult r = run_command("cd " + dir.path() + " && " + sweep(2) + " " + flags);
@@ -186,6 +194,24 @@ TEST(PpbenchSweep, ExistingOutIsRefused) {
   EXPECT_EQ(read_text(dir.file("taken/keep")), "x");
 }
 
+// The sweep directory is written at the end: a --out that cannot be created
+// must be refused before the first point is measured, not after the last.
+TEST(PpbenchSweep, OutThatCannotBeCreatedIsRefusedBeforeAnyPoint) {
+  TempDir dir;
+  write_text(dir.file("a-file"), "x");
+  for (const std::string& out : std::vector<std::string>{dir.file("a-file/sweep"), dir.file("a-file/deeper/sweep")}) {
+    SCOPED_TRACE(out);
+    const CommandResult r = run_command(sweep(2) + " --schedule gpipe -b 1 --iters 1 --out " + out);
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find("ppbench: error: --out: cannot create '" + out + "': '" + dir.file("a-file") +
+                         "' is not a directory"),
+              std::string::npos)
+        << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;  // no point was measured
+  }
+  EXPECT_EQ(read_text(dir.file("a-file")), "x");
+}
+
 // A fault that names F3 hits only the M=4 points: the sweep has measured
 // M=1 and M=2 when rank 1 fails, and leaves no directory (no partial sweep.csv).
 TEST(PpbenchSweep, RankFailingInALaterPointExits3AndLeavesNothing) {
@@ -203,6 +229,22 @@ TEST(PpbenchSweep, RankFailingInALaterPointExits3AndLeavesNothing) {
     EXPECT_NE(r.err.find(said), std::string::npos) << r.err;
     EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "a sweep directory was left";
   }
+}
+
+// sweep.json's plan is what a reader has to re-predict a point: the link
+// and optimizer flags too, and no v when no point is interleaved.
+TEST(PpbenchSweep, PlanHoldsEveryFlagOfThePrediction) {
+  TempDir dir;
+  const std::string out = dir.file("sweep");
+  const CommandResult r = run_command(sweep(2) + " --schedule 1f1b -b 2 --iters 1 --p2p-latency 0.01 --bandwidth 20 "
+                                                 "--optimizer-time 0.2 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json plan = load_json(out + "/sweep.json")["plan"];
+  EXPECT_TRUE(plan["p2p_time_ms"].is_null()) << plan;
+  EXPECT_DOUBLE_EQ(plan["p2p_latency_ms"].get<double>(), 0.01) << plan;
+  EXPECT_DOUBLE_EQ(plan["bandwidth_gbps"].get<double>(), 20) << plan;
+  EXPECT_DOUBLE_EQ(plan["optimizer_ms"].get<double>(), 0.2) << plan;
+  EXPECT_TRUE(plan["chunks"].is_null()) << plan;
 }
 
 TEST(PpbenchSweep, MaxErrorExceededExits4AndStillWrites) {
