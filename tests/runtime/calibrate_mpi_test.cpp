@@ -51,10 +51,17 @@ TEST(PpbenchCalibrate, WritesEveryStageAndLinkAndBothCommandsReadItBack) {
   EXPECT_EQ(cal["schema"], "ppbench.calibration/1");
   EXPECT_EQ(cal["num_ranks"], 2);
   ASSERT_EQ(cal["stages"].size(), 2u);
-  // The CPU backend on a shared 2-core host: medians within 30% of the targets.
+  // Each kind alone: a CPU op lasts at least its target by construction, and
+  // load on a shared host only lengthens it; a sample that held another op
+  // too (F + B = 7 ms) would fail the upper bounds. Not tighter than that: a
+  // 30% band failed here under a parallel build.
   for (const auto& stage : cal["stages"]) {
-    EXPECT_NEAR(stage["forward"]["median_us"].get<double>(), 3000, 900) << stage;
-    EXPECT_NEAR(stage["backward"]["median_us"].get<double>(), 4000, 1200) << stage;
+    const double forward = stage["forward"]["median_us"].get<double>();
+    const double backward = stage["backward"]["median_us"].get<double>();
+    EXPECT_GE(forward, 3000) << stage;
+    EXPECT_LT(forward, 6000) << stage;
+    EXPECT_GE(backward, 4000) << stage;
+    EXPECT_LT(backward, 7000) << stage;
     EXPECT_EQ(stage["forward"]["samples"], 15) << stage;  // 5 repetitions x 3 sizes
     EXPECT_FALSE(stage.contains("weight"));
   }
@@ -115,8 +122,11 @@ TEST(PpbenchCalibrate, WeightTimesAreMeasuredApart) {
   EXPECT_EQ(cal["measurement"]["schedule"], "zb-h1");
   for (const auto& stage : cal["stages"]) {
     ASSERT_TRUE(stage.contains("weight")) << stage;
-    EXPECT_NEAR(stage["weight"]["median_us"].get<double>(), 2000, 600) << stage;
-    EXPECT_NEAR(stage["backward"]["median_us"].get<double>(), 4000, 1200) << stage;
+    // At least the target, and short of the sum B + W (6 ms) that an unsplit backward would take.
+    EXPECT_GE(stage["weight"]["median_us"].get<double>(), 2000) << stage;
+    EXPECT_LT(stage["weight"]["median_us"].get<double>(), 4000) << stage;
+    EXPECT_GE(stage["backward"]["median_us"].get<double>(), 4000) << stage;
+    EXPECT_LT(stage["backward"]["median_us"].get<double>(), 6000) << stage;
   }
 }
 
