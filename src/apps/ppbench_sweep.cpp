@@ -9,7 +9,7 @@
 #include <sstream>
 #include <utility>
 
-#include "apps/interrupt_guard.h"
+#include "measured_sweep/interrupt_guard.h"
 #include "apps/ppbench_output.h"
 #include "apps/ppbench_run_setup.h"
 #include "cli/sim_options.h"

@@ -1,4 +1,4 @@
-#include "apps/interrupt_guard.h"
+#include "measured_sweep/interrupt_guard.h"
 
 #include <csignal>
 #include <iterator>
