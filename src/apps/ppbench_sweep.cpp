@@ -9,6 +9,7 @@
 #include <sstream>
 #include <utility>
 
+#include "measured_sweep/interrupt_guard.h"
 #include "apps/ppbench_output.h"
 #include "apps/ppbench_run_setup.h"
 #include "cli/sim_options.h"
@@ -337,6 +338,11 @@ int MeasuredSweepCommand::run(const std::vector<std::string>& argv, MpiWorld& wo
     }
   }
 
+  // On every rank: mpirun passes a SIGINT or SIGTERM on to all ranks and
+  // kills the rest as soon as one dies, so the others, waiting for rank 0's
+  // exit code, must outlive its clean-up. Rank 0's catch reports the
+  // interruption; each guard's end raises the signal again.
+  const InterruptGuard interrupts;
   if (root) {
     try {
       context["clock_alignment_bound_us"] = clock_bound_us;
@@ -349,11 +355,14 @@ int MeasuredSweepCommand::run(const std::vector<std::string>& argv, MpiWorld& wo
                                 sweep_chart(points, chart_subtitle(stage_times_of(plan), context, o.iters)));
       }
       // Every file of the sweep at once, into DIR.tmp.<pid>, renamed at the
-      // end: a sweep stopped at any point leaves no DIR, never a partial sweep.csv.
+      // end: a sweep stopped at any point leaves no DIR, never a partial
+      // sweep.csv; one interrupted here removes DIR.tmp.<pid> first.
       write_directory_atomically(dir, [&](const std::string& tmp) {
         for (std::size_t i = 0; i < points.size(); ++i) {
+          interrupts.throw_if_interrupted();
           if (!points[i].skipped) write_run_directory(tmp + "/" + points[i].directory, runs[i]);
         }
+        interrupts.throw_if_interrupted();
         write_file_atomically(tmp + "/sweep.csv", csv);
         write_file_atomically(tmp + "/sweep.json", json);
         if (!chart.empty()) write_file_atomically(tmp + "/sweep.png", chart);

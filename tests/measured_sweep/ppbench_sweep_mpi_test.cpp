@@ -212,6 +212,27 @@ TEST(PpbenchSweep, OutThatCannotBeCreatedIsRefusedBeforeAnyPoint) {
   EXPECT_EQ(read_text(dir.file("a-file")), "x");
 }
 
+// SIGINT or SIGTERM to mpirun once the last point is measured lands while
+// rank 0 writes the directory (about a second for these 20 points here): what
+// it had written into DIR.tmp.<pid> must go, not stay beside DIR. (A signal
+// that comes earlier or later leaves nothing or the whole DIR: either passes.)
+TEST(PpbenchSweep, InterruptWhileWritingLeavesNoTemporaryDirectory) {
+  for (const std::string& signal : std::vector<std::string>{"INT", "TERM"}) {
+    SCOPED_TRACE(signal);
+    TempDir dir;
+    const std::string log = dir.file("log");
+    const std::string command = sweep(4) + " -b 4,8,16,32,64 -f 0.1 --backward-times 0.2 --iters 2 --out sweep";
+    run_command("cd " + dir.path() + " && { " + command + " > " + log + " 2>&1 & pid=$!; for i in $(seq 3000); do " +
+                "grep -q '\\[20/20\\]' " + log + " && break; sleep 0.01; done; kill -" + signal +
+                " $pid; wait $pid; }");
+    EXPECT_NE(read_text(log).find("[20/20]"), std::string::npos) << read_text(log);
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+      EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path() << "\n"
+                                                                                 << read_text(log);
+    }
+  }
+}
+
 // A fault that names F3 hits only the M=4 points: the sweep has measured
 // M=1 and M=2 when rank 1 fails, and leaves no directory (no partial sweep.csv).
 TEST(PpbenchSweep, RankFailingInALaterPointExits3AndLeavesNothing) {
