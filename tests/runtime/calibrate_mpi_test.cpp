@@ -51,17 +51,18 @@ TEST(PpbenchCalibrate, WritesEveryStageAndLinkAndBothCommandsReadItBack) {
   EXPECT_EQ(cal["schema"], "ppbench.calibration/1");
   EXPECT_EQ(cal["num_ranks"], 2);
   ASSERT_EQ(cal["stages"].size(), 2u);
-  // Each kind alone: a CPU op lasts at least its target by construction, and
-  // load on a shared host only lengthens it; a sample that held another op
-  // too (F + B = 7 ms) would fail the upper bounds. Not tighter than that: a
-  // 30% band failed here under a parallel build.
+  // A CPU op lasts at least its target by construction, and load on a shared
+  // host only lengthens it: medians at least the targets, under 3x them (a
+  // sample from the iteration's start would hold the other stage's ops too).
+  // Not tighter: a 30% band failed here under a parallel build, and a median
+  // of 1.7x its target has been seen.
   for (const auto& stage : cal["stages"]) {
     const double forward = stage["forward"]["median_us"].get<double>();
     const double backward = stage["backward"]["median_us"].get<double>();
     EXPECT_GE(forward, 3000) << stage;
-    EXPECT_LT(forward, 6000) << stage;
+    EXPECT_LT(forward, 3 * 3000) << stage;
     EXPECT_GE(backward, 4000) << stage;
-    EXPECT_LT(backward, 7000) << stage;
+    EXPECT_LT(backward, 3 * 4000) << stage;
     EXPECT_EQ(stage["forward"]["samples"], 15) << stage;  // 5 repetitions x 3 sizes
     EXPECT_FALSE(stage.contains("weight"));
   }
@@ -120,13 +121,16 @@ TEST(PpbenchCalibrate, WeightTimesAreMeasuredApart) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const nlohmann::json cal = load_json(file);
   EXPECT_EQ(cal["measurement"]["schedule"], "zb-h1");
+  // B ran at its own target, not at B + W (what an unsplit backward runs);
+  // the medians as in the test above.
+  EXPECT_EQ(cal["measurement"]["targets_us"]["backward"], (nlohmann::json{4000.0, 4000.0}));
+  EXPECT_EQ(cal["measurement"]["targets_us"]["weight"], (nlohmann::json{2000.0, 2000.0}));
   for (const auto& stage : cal["stages"]) {
     ASSERT_TRUE(stage.contains("weight")) << stage;
-    // At least the target, and short of the sum B + W (6 ms) that an unsplit backward would take.
     EXPECT_GE(stage["weight"]["median_us"].get<double>(), 2000) << stage;
-    EXPECT_LT(stage["weight"]["median_us"].get<double>(), 4000) << stage;
+    EXPECT_LT(stage["weight"]["median_us"].get<double>(), 3 * 2000) << stage;
     EXPECT_GE(stage["backward"]["median_us"].get<double>(), 4000) << stage;
-    EXPECT_LT(stage["backward"]["median_us"].get<double>(), 6000) << stage;
+    EXPECT_LT(stage["backward"]["median_us"].get<double>(), 3 * 4000) << stage;
   }
 }
 
