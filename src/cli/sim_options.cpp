@@ -130,9 +130,10 @@ void add_schedule_options(CLI::App& app, ScheduleOptions& o) {
 
 void add_op_time_options(CLI::App& app, CostInputs& c) {
   add_time_list(app, "--forward-times,-f", "--forward-times", c.forward_ms, c,
-                "forward time per stage in ms (one value, or one per stage; space- or comma-separated)");
-  add_time_list(app, "--backward-times", "--backward-times", c.backward_ms, c, "backward time per stage in ms");
-  add_time_list(app, "--weight-times", "--weight-times", c.weight_ms, c, "weight-gradient time per stage in ms");
+                "forward time per pipeline rank in ms (one value, or one per rank; with --chunks split evenly over "
+                "the rank's chunks; space- or comma-separated)");
+  add_time_list(app, "--backward-times", "--backward-times", c.backward_ms, c, "backward time per rank in ms");
+  add_time_list(app, "--weight-times", "--weight-times", c.weight_ms, c, "weight-gradient time per rank in ms");
 }
 
 void add_cost_options(CLI::App& app, CostInputs& c) {

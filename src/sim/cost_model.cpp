@@ -77,7 +77,7 @@ void require_finite_iteration(const CostModel& m, const Schedule& schedule) {
 // One value per stage, in microseconds, from a per-rank (or single) list in ms.
 std::vector<double> per_stage_us(const std::vector<double>& ms, const char* flag, const Schedule& schedule) {
   const auto ranks = static_cast<std::size_t>(schedule.num_ranks);
-  PPB_REQUIRE_INPUT(ms.size() == 1 || ms.size() == ranks, flag, ": expected 1 or ", ranks, " values (one per stage), got ",
+  PPB_REQUIRE_INPUT(ms.size() == 1 || ms.size() == ranks, flag, ": expected 1 or ", ranks, " values (one per rank), got ",
                     ms.size());
   for (double v : ms) require_time(v, flag, false);
   std::vector<double> us(static_cast<std::size_t>(schedule.num_stages()));
