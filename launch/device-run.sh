@@ -132,7 +132,14 @@ pack() {
   cp "$log" "$results/log$suffix.txt"
   [[ -f $work/device.txt ]] && cp "$work/device.txt" "$results/device.txt"
   ((wrote_errors)) && write_error_table
-  tar -C "$work" -czf "$out/.results.tar.gz.part" results && mv -f "$out/.results.tar.gz.part" "$out/results.tar.gz"
+  # Python's tarfile where tar is missing or fails (the GPU image has python3);
+  # it picks gzip by the name's ending.
+  local part=$out/.partial-results.tar.gz
+  if tar -C "$work" -czf "$part" results 2> /dev/null || (cd "$work" && python3 -m tarfile -c "$part" results); then
+    mv -f "$part" "$out/results.tar.gz"
+  else
+    echo "device-run.sh: packing results.tar.gz failed: OUT holds only the copies" >&2
+  fi
   cp "$commands" "$out/commands$suffix.txt"
   [[ -f $results/errors$suffix.md ]] && cp "$results/errors$suffix.md" "$out/errors$suffix.md"
   [[ -f $work/device.txt ]] && cp "$work/device.txt" "$out/device.txt"

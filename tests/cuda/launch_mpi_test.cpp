@@ -130,6 +130,24 @@ TEST(DeviceRun, AFailedStepPrintsTheEndOfItsOutput) {
   EXPECT_NE(test::read_text(results + "log-runs.txt").find("no-such-ppbench"), std::string::npos);
 }
 
+// Without a working tar (the GPU image is not this one) the archive is made
+// by Python's tarfile, and extracts the same.
+TEST(DeviceRun, PacksWithPythonWhereTarFails) {
+  if (test::run_command("command -v python3").exit_code != 0) GTEST_SKIP() << "python3 not found";
+  test::TempDir dir;
+  ASSERT_EQ(test::run_command("mkdir " + dir.path() + "/bin && printf '#!/bin/sh\\nexit 2\\n' > " + dir.path() +
+                              "/bin/tar && chmod +x " + dir.path() + "/bin/tar").exit_code,
+            0);
+  const auto r = test::run_command("PATH=" + dir.path() + "/bin:$PATH PPB_DEVICE_BUDGET_S=0 " +
+                                   std::string(PPB_SOURCE_DIR) + "/launch/device-run.sh " + dir.path() +
+                                   "/out --local --parts runs");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.err.find("packing results.tar.gz failed"), std::string::npos) << r.err;
+  const std::string results = extract_results(dir.path() + "/out");
+  EXPECT_NE(test::read_text(results + "commands-runs.txt").find("gpipe (skipped: time budget spent: "),
+            std::string::npos);
+}
+
 TEST(DeviceRun, UnknownPartIsRefusedBeforeAnythingIsWritten) {
   test::TempDir dir;
   const std::string out = dir.path() + "/out";
