@@ -2,6 +2,7 @@
 // against the simulator (docs/runtime.md); `ppbench calibrate` measures the
 // cost model instead (docs/calibration.md); `ppbench sweep` measures schedules
 // x microbatch counts (docs/runtime.md).
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,8 @@
 #include "apps/ppbench_run.h"
 #include "apps/ppbench_sweep.h"
 #include "backends/cuda/cuda_backend.h"
+#include "cli/config_file.h"
+#include "cli/sim_options.h"
 #include "core/errors.h"
 #include "runtime/mpi_world.h"
 
@@ -21,12 +24,17 @@ int main(int argc, char** argv) {
   PpbenchOptions options;
   CLI::App app{"ppbench: run a pipeline-parallel schedule under MPI and compare it with the simulator", "ppbench"};
   add_ppbench_options(app, options);
+  // Beside the run's flags only: calibrate and sweep take no config file.
+  add_config_option(app, config_key_aliases(), command_line_overrides(), ppsim_only_config_keys());
   const CalibrateCommand calibrate(app);
   const MeasuredSweepCommand sweep(app);
   // Every rank parses the same argv, so every rank reaches the same verdict.
   const int parsed = parse_command_line(app, argc, argv);
   if (parsed >= 0) return parsed;
   options_after_parse(app, options);
+  if (const std::string note = unused_config_keys_note(app, "ppsim"); !note.empty() && world.rank() == 0) {
+    std::cerr << note << " (a run writes its own directory)\n";
+  }
   try {
     if (calibrate.selected()) {
       // Identical on every rank: each prints its line and exits, no collective needed.

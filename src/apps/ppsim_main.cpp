@@ -128,12 +128,14 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-json", options.metrics_json, "write metrics JSON (- for stdout)");
   app.add_option("--timeline-json", options.timeline_json, "write the timeline JSON (- for stdout)");
   app.add_option("--width", options.width, "columns of the ASCII timeline (default: terminal width)");
-  add_config_option(app, {{"output_file", "output"}}, command_line_overrides());
+  add_config_option(app, config_key_aliases(), command_line_overrides(), ppbench_only_config_keys());
   const SweepCommand sweep(app);
   const CompareCommand compare(app);
 
   const int parsed = parse_command_line(app, argc, argv);
   if (parsed >= 0) return parsed;
+  // On standard error: standard output may be --metrics-json -.
+  if (const std::string note = unused_config_keys_note(app, "ppbench"); !note.empty()) std::cerr << note << "\n";
   try {
     if (sweep.selected()) {
       reject_flags_before(app, "sweep", "a single simulation");

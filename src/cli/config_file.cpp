@@ -58,8 +58,13 @@ std::vector<std::string> yaml_values(const YAML::Node& v, const std::string& key
 }  // namespace
 
 JsonYamlConfig::JsonYamlConfig(const CLI::App* app, std::set<std::string> known_keys,
-                               std::map<std::string, std::string> aliases, std::vector<ConfigOverride> overrides)
-    : app_(app), known_keys_(std::move(known_keys)), aliases_(std::move(aliases)), overrides_(std::move(overrides)) {}
+                               std::map<std::string, std::string> aliases, std::vector<ConfigOverride> overrides,
+                               std::set<std::string> other_keys)
+    : app_(app),
+      known_keys_(std::move(known_keys)),
+      aliases_(std::move(aliases)),
+      overrides_(std::move(overrides)),
+      other_keys_(std::move(other_keys)) {}
 
 bool JsonYamlConfig::on_command_line(const std::string& flag) const {
   const CLI::Option* option = app_->get_option_no_throw(flag);
@@ -129,6 +134,7 @@ std::optional<std::string> JsonYamlConfig::key_for(const std::string& flag) cons
 
 std::vector<CLI::ConfigItem> JsonYamlConfig::from_config(std::istream& input) const {
   keys_applied_.clear();
+  keys_ignored_.clear();
   const std::string text{std::istreambuf_iterator<char>(input), std::istreambuf_iterator<char>()};
   std::vector<std::pair<std::string, std::vector<std::string>>> entries;
   const auto first = text.find_first_not_of(" \t\r\n");
@@ -163,12 +169,17 @@ std::vector<CLI::ConfigItem> JsonYamlConfig::from_config(std::istream& input) co
   for (auto& [key, values] : entries) {
     std::string name = snake(key);
     if (const auto alias = aliases_.find(name); alias != aliases_.end()) name = alias->second;
-    if (known_keys_.count(name) == 0) throw CLI::ConfigError("unknown key '" + key + "'");
+    const bool other = known_keys_.count(name) == 0 && other_keys_.count(name) != 0;
+    if (known_keys_.count(name) == 0 && !other) throw CLI::ConfigError("unknown key '" + key + "'");
     const auto [earlier, first_time] = key_of_name.emplace(name, key);
     if (!first_time) {
       if (earlier->second == key) throw CLI::ConfigError("key '" + key + "' is given twice");
       throw CLI::ConfigError("keys '" + earlier->second + "' and '" + key + "' both set --" + kebab(name) +
                              " (give one)");
+    }
+    if (other) {
+      keys_ignored_.push_back(key);
+      continue;
     }
     if (replaced.count(name) != 0) continue;
     const std::string flag = "--" + kebab(name);
@@ -184,7 +195,7 @@ std::vector<CLI::ConfigItem> JsonYamlConfig::from_config(std::istream& input) co
 }
 
 void add_config_option(CLI::App& app, const std::map<std::string, std::string>& aliases,
-                       std::vector<ConfigOverride> overrides) {
+                       std::vector<ConfigOverride> overrides, std::set<std::string> other_keys) {
   std::set<std::string> keys;
   for (const CLI::Option* opt : app.get_options()) {
     for (const std::string& name : opt->get_lnames()) {
@@ -192,7 +203,8 @@ void add_config_option(CLI::App& app, const std::map<std::string, std::string>& 
     }
   }
   app.set_config("--config,-c", "", "JSON or YAML file of settings; keys are the long flags in snake_case");
-  app.config_formatter(std::make_shared<JsonYamlConfig>(&app, std::move(keys), aliases, std::move(overrides)));
+  app.config_formatter(
+      std::make_shared<JsonYamlConfig>(&app, std::move(keys), aliases, std::move(overrides), std::move(other_keys)));
 }
 
 }  // namespace ppb

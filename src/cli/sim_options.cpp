@@ -174,6 +174,26 @@ std::vector<ConfigOverride> command_line_overrides() {
           {{"--p2p-time", "--p2p-latency", "--bandwidth", "--calibration"}, {"p2p_time", "p2p_latency", "bandwidth"}}};
 }
 
+std::set<std::string> ppsim_only_config_keys() {
+  return {"output", "transfers", "no_visualization", "metrics_json", "timeline_json"};
+}
+
+std::set<std::string> ppbench_only_config_keys() {
+  return {"backend", "kernel", "sm_share", "no_nvtx", "warmup", "timeout", "setup_timeout", "spin_us", "iters", "out",
+          "max_error", "inject_fault"};
+}
+
+std::map<std::string, std::string> config_key_aliases() { return {{"output_file", "output"}}; }
+
+std::string unused_config_keys_note(const CLI::App& app, const std::string& owner) {
+  const auto config = std::dynamic_pointer_cast<JsonYamlConfig>(app.get_config_formatter());
+  const CLI::Option* file = app.get_config_ptr();
+  if (config == nullptr || file == nullptr || file->count() == 0 || config->keys_ignored().empty()) return {};
+  std::string keys;
+  for (const std::string& key : config->keys_ignored()) keys += (keys.empty() ? "" : ", ") + key;
+  return app.get_name() + ": " + file->as<std::string>() + ": " + owner + "'s keys " + keys + " unused";
+}
+
 namespace {
 // The file decides the schedule: a generator's flag beside it would be ignored
 // (or contradict it), so it is refused, naming both flags.

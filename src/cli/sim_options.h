@@ -2,6 +2,7 @@
 // options struct, parsed once by CLI11, then passed by value.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -47,6 +48,16 @@ void add_cost_options(CLI::App& app, CostInputs& costs);
 // the file's link keys. (The file's op times beside --calibration stay an error:
 // make_cost_model names both.)
 std::vector<ConfigOverride> command_line_overrides();
+
+// One config file serves ppsim and ppbench. Each command's own keys, which the
+// other accepts and leaves unused: ppsim's outputs (ppbench writes a run
+// directory), ppbench's measurement flags (ppsim measures nothing). Both
+// commands take "output_file" for "output" (config_key_aliases).
+std::set<std::string> ppsim_only_config_keys();
+std::set<std::string> ppbench_only_config_keys();
+std::map<std::string, std::string> config_key_aliases();
+// "<program>: cfg.yaml: <owner>'s keys a, b unused"; empty when the file held none.
+std::string unused_config_keys_note(const CLI::App& app, const std::string& owner);
 
 // Builds (generates or loads) and validates the schedule. Throws InputError
 // naming the flag or file on bad input, and naming both flags when
