@@ -35,23 +35,24 @@ int main(int argc, char** argv) {
   if (const std::string note = unused_config_keys_note(app, "ppsim"); !note.empty() && world.rank() == 0) {
     std::cerr << note << " (a run writes its own directory)\n";
   }
+  // A subcommand's flags come after its name. Identical on every rank: each
+  // prints its line and exits, no collective needed.
+  const auto misplaced_flags = [&app](const std::string& subcommand) -> int {
+    try {
+      reject_flags_before(app, subcommand, "a run");
+    } catch (const InputError& e) {
+      return report_error("ppbench", e);
+    }
+    return kExitOk;
+  };
   try {
     if (calibrate.selected()) {
-      // Identical on every rank: each prints its line and exits, no collective needed.
-      try {
-        reject_flags_before(app, "calibrate", "a run");
-      } catch (const InputError& e) {
-        return report_error("ppbench", e);
-      }
-      return calibrate.run(args, world);
+      const int refused = misplaced_flags("calibrate");
+      return refused != kExitOk ? refused : calibrate.run(args, world);
     }
     if (sweep.selected()) {
-      try {
-        reject_flags_before(app, "sweep", "a run");
-      } catch (const InputError& e) {
-        return report_error("ppbench", e);
-      }
-      return sweep.run(args, world);
+      const int refused = misplaced_flags("sweep");
+      return refused != kExitOk ? refused : sweep.run(args, world);
     }
     return run_ppbench(options, args, world);
   } catch (const std::exception& e) {
