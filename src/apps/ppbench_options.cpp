@@ -1,7 +1,6 @@
 #include "apps/ppbench_options.h"
 
-#include <cmath>
-
+#include "apps/ppbench_run_setup.h"
 #include "core/errors.h"
 
 namespace ppb {
@@ -37,8 +36,7 @@ void options_after_parse(const CLI::App& app, PpbenchOptions& o) {
 void check_ppbench_options(const PpbenchOptions& o) {
   check_measure_options(o.measure);
   PPB_REQUIRE_INPUT(o.iters >= 1, "--iters: at least one measured iteration (got ", o.iters, ")");
-  PPB_REQUIRE_INPUT(!o.max_error_pct || (std::isfinite(*o.max_error_pct) && *o.max_error_pct >= 0),
-                    "--max-error: must be a percentage >= 0");
+  check_max_error(o.max_error_pct);
   PPB_REQUIRE_INPUT(o.width == 0 || o.width >= 10, "--width: must be at least 10 columns (got ", o.width, ")");
 }
 

@@ -1,6 +1,5 @@
 #include "apps/ppbench_run.h"
 
-#include <cmath>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -92,12 +91,7 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
       // output goes to a pipe or a file.
       std::cout << format_run_report(results, configuration_line(o, *setup), width, false)
                 << "ppbench: wrote " << run_dir << "\n";
-      const double error_pct = 100.0 * std::abs(results.summary.makespan_rel_error);
-      if (o.max_error_pct && error_pct > *o.max_error_pct) {
-        std::cerr << "ppbench: error: --max-error: makespan error " << error_pct << "% exceeds " << *o.max_error_pct
-                  << "%\n";
-        exit_code = kExitErrorExceeded;
-      }
+      exit_code = max_error_exit_code(o.max_error_pct, results.summary.makespan_rel_error, "");
     } catch (const std::exception& e) {
       exit_code = report_error("ppbench", e);
     }

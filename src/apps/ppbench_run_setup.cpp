@@ -1,6 +1,8 @@
 #include "apps/ppbench_run_setup.h"
 
 #include <algorithm>
+#include <cmath>
+#include <iostream>
 #include <utility>
 
 #include "analysis/calibration.h"
@@ -50,6 +52,20 @@ nlohmann::json run_context(const std::vector<std::string>& argv, const MpiWorld&
   context["faults"] = faults;
   context["calibration"] = costs.calibration_file.empty() ? nlohmann::json() : nlohmann::json(costs.calibration_file);
   return context;
+}
+
+void check_max_error(const std::optional<double>& max_error_pct) {
+  PPB_REQUIRE_INPUT(!max_error_pct || (std::isfinite(*max_error_pct) && *max_error_pct >= 0),
+                    "--max-error: must be a percentage >= 0");
+}
+
+int max_error_exit_code(const std::optional<double>& max_error_pct, double makespan_rel_error,
+                        const std::string& where) {
+  const double error_pct = 100.0 * std::abs(makespan_rel_error);
+  if (!max_error_pct || error_pct <= *max_error_pct) return kExitOk;
+  std::cerr << "ppbench: error: --max-error: makespan error " << error_pct << "%" << where << " exceeds "
+            << *max_error_pct << "%\n";
+  return kExitErrorExceeded;
 }
 
 RunResults analyze_measurement(const RunSetup& setup, MeasuredIterations measured, int warmup,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,14 @@ std::string stage_times_line(const RunSetup& setup);
 nlohmann::json run_context(const std::vector<std::string>& argv, const MpiWorld& world,
                            const std::vector<std::string>& hosts, const RankSession& session, double clock_bound_us,
                            const CostInputs& costs, const std::vector<std::string>& faults);
+
+// --max-error, as a run and a sweep take it: a percentage >= 0 (InputError naming the flag).
+void check_max_error(const std::optional<double>& max_error_pct);
+// Rank 0, after the report: when |makespan_rel_error| exceeds --max-error, one
+// line on standard error ("... makespan error 7.2%<where> exceeds 5%"; `where`
+// names a sweep's point, " at 1f1b M=8") and kExitErrorExceeded; else kExitOk.
+int max_error_exit_code(const std::optional<double>& max_error_pct, double makespan_rel_error,
+                        const std::string& where);
 
 // Rank 0, after run_iterations: the prediction, the replay and the summary
 // (the median iteration, the errors, the peaks) of the measured iterations.

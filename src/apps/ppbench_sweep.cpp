@@ -1,7 +1,6 @@
 #include "apps/ppbench_sweep.h"
 
 #include <algorithm>
-#include <cmath>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -65,26 +64,18 @@ std::string run_only_flag_reason(const std::string& flag) {
 
 void check_options(const MeasuredSweepOptions& o) {
   check_measure_options(o.measure);
-  PPB_REQUIRE_INPUT(!o.schedules.empty(), "--schedule: give at least one schedule");
-  for (const std::string& s : o.schedules) {
-    PPB_REQUIRE_INPUT(schedule_is_generated(s), "--schedule: unknown schedule '", s,
-                      "' (expected gpipe, 1f1b, interleaved or zb-h1)");
-  }
-  require_distinct(o.schedules, "--schedule");
-  PPB_REQUIRE_INPUT(!o.num_batches.empty(), "--num-batches: give at least one microbatch count");
-  for (int m : o.num_batches) PPB_REQUIRE_INPUT(m > 0, "--num-batches: must be positive integers (got ", m, ")");
-  require_distinct(o.num_batches, "--num-batches");
   for (const std::string& flag : o.run_only_flags_given) {
     PPB_THROW(InputError, flag, ": not a sweep flag (", run_only_flag_reason(flag), ")");
   }
-  PPB_REQUIRE_INPUT(!o.chunks || *o.chunks >= 2, "--chunks: interleaved needs at least 2 chunks per rank (got ",
-                    o.chunks.value_or(2), ")");
+  check_sweep_lists(o.schedules, o.num_batches, o.chunks);
+  require_distinct(o.schedules, "--schedule");
+  PPB_REQUIRE_INPUT(!o.num_batches.empty(), "--num-batches: give at least one microbatch count");
+  require_distinct(o.num_batches, "--num-batches");
   // As a run refuses it: a v that no point would use is a mistake, not a setting.
   PPB_REQUIRE_INPUT(!o.chunks || std::count(o.schedules.begin(), o.schedules.end(), "interleaved") > 0,
                     "--chunks: only the interleaved schedule has chunks, and --schedule does not list it");
   PPB_REQUIRE_INPUT(o.iters >= 1, "--iters: at least one measured iteration per point (got ", o.iters, ")");
-  PPB_REQUIRE_INPUT(!o.max_error_pct || (std::isfinite(*o.max_error_pct) && *o.max_error_pct >= 0),
-                    "--max-error: must be a percentage >= 0");
+  check_max_error(o.max_error_pct);
 }
 
 SweepPlan make_plan(const MeasuredSweepOptions& o, int ranks) {
@@ -228,13 +219,7 @@ MeasuredSweepCommand::MeasuredSweepCommand(CLI::App& app) {
       "measure schedules x microbatch counts at P = the number of ranks, each point as a run, against the "
       "simulator and the analytic bubble; one directory with sweep.csv, sweep.json, a chart and every point's run");
   MeasuredSweepOptions& o = options_;
-  command_->add_option("--schedule", o.schedules, "comma-separated schedules (gpipe,1f1b,interleaved,zb-h1)")
-      ->delimiter(',')
-      ->capture_default_str();
-  command_->add_option("--num-batches,-b", o.num_batches, "comma-separated microbatch counts M")
-      ->delimiter(',')
-      ->capture_default_str();
-  command_->add_option("--chunks", o.chunks, "stages per rank v for interleaved (default 2)");
+  add_sweep_list_options(*command_, o.schedules, o.num_batches, o.chunks);
   // Messages must exist on the CPU backend: a small activation by default, as a run.
   o.costs.activation_bytes = 64 * 1024;
   o.costs.activation_bytes_known = true;
@@ -370,12 +355,10 @@ int MeasuredSweepCommand::run(const std::vector<std::string>& argv, MpiWorld& wo
       std::cout << format_sweep_table(points);
       if (chart.empty()) std::cout << "ppbench sweep: no chart (this ppbench was built without cairo)\n";
       std::cout << "ppbench: wrote " << dir << "\n";
-      const std::optional<std::size_t> worst = worst_makespan_error(points);
-      const double error_pct = worst ? 100.0 * std::abs(points[*worst].summary.makespan_rel_error) : 0.0;
-      if (o.max_error_pct && worst && error_pct > *o.max_error_pct) {
-        std::cerr << "ppbench: error: --max-error: makespan error " << error_pct << "% at " << points[*worst].schedule
-                  << " M=" << points[*worst].num_microbatches << " exceeds " << *o.max_error_pct << "%\n";
-        exit_code = kExitErrorExceeded;
+      if (const std::optional<std::size_t> worst = worst_makespan_error(points)) {
+        const MeasuredSweepPoint& p = points[*worst];
+        exit_code = max_error_exit_code(o.max_error_pct, p.summary.makespan_rel_error,
+                                        " at " + p.schedule + " M=" + std::to_string(p.num_microbatches));
       }
     } catch (const std::exception& e) {
       exit_code = report_error("ppbench", e);

@@ -22,15 +22,8 @@ int peak_of(const Metrics& m) {
 }
 
 void check_inputs(const SweepOptions& o) {
-  PPB_REQUIRE_INPUT(!o.schedules.empty(), "--schedule: give at least one schedule");
-  for (const std::string& s : o.schedules) {
-    PPB_REQUIRE_INPUT(schedule_is_generated(s), "--schedule: unknown schedule '", s,
-                      "' (expected gpipe, 1f1b, interleaved or zb-h1)");
-  }
+  check_sweep_lists(o.schedules, o.num_batches, o.chunks);
   for (int p : o.num_stages) PPB_REQUIRE_INPUT(p > 0, "--num-stages: must be positive integers (got ", p, ")");
-  for (int m : o.num_batches) PPB_REQUIRE_INPUT(m > 0, "--num-batches: must be positive integers (got ", m, ")");
-  PPB_REQUIRE_INPUT(!o.chunks || *o.chunks >= 2, "--chunks: interleaved needs at least 2 chunks per rank (got ",
-                    o.chunks.value_or(2), ")");
   PPB_REQUIRE_INPUT(o.jobs >= 0, "--jobs: must be 0 (every core) or positive (got ", o.jobs, ")");
   if (!o.csv.empty()) check_output_file(o.csv, "--csv");
   if (!o.output.empty()) {
@@ -199,16 +192,10 @@ LineChart chart(const SweepOptions& o, const std::vector<SweepResult>& results) 
 SweepCommand::SweepCommand(CLI::App& app) {
   command_ = app.add_subcommand("sweep", "simulate schedules x stage counts x microbatch counts; table, CSV, chart");
   SweepOptions& o = options_;
-  command_->add_option("--schedule", o.schedules, "comma-separated schedules (gpipe,1f1b,interleaved,zb-h1)")
-      ->delimiter(',')
-      ->capture_default_str();
+  add_sweep_list_options(*command_, o.schedules, o.num_batches, o.chunks);
   command_->add_option("--num-stages,-s", o.num_stages, "comma-separated stage counts P")
       ->delimiter(',')
       ->capture_default_str();
-  command_->add_option("--num-batches,-b", o.num_batches, "comma-separated microbatch counts M")
-      ->delimiter(',')
-      ->capture_default_str();
-  command_->add_option("--chunks", o.chunks, "stages per rank v for interleaved (default 2)");
   add_cost_options(*command_, o.costs);
   command_->add_option("--csv", o.csv, "write the results as CSV (- for stdout)");
   command_->add_option("--output,-o", o.output, "draw bubble against M per schedule (.svg, .png or .pdf)");

@@ -168,6 +168,26 @@ void add_cost_options(CLI::App& app, CostInputs& c) {
                  "per-stage times and link costs from a ppbench.calibration/1 file (instead of the time flags)");
 }
 
+void add_sweep_list_options(CLI::App& app, std::vector<std::string>& schedules, std::vector<int>& num_batches,
+                            std::optional<int>& chunks) {
+  app.add_option("--schedule", schedules, "comma-separated schedules (gpipe,1f1b,interleaved,zb-h1)")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--num-batches,-b", num_batches, "comma-separated microbatch counts M")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--chunks", chunks, "stages per rank v for interleaved (default 2)");
+}
+
+void check_sweep_lists(const std::vector<std::string>& schedules, const std::vector<int>& num_batches,
+                       const std::optional<int>& chunks) {
+  PPB_REQUIRE_INPUT(!schedules.empty(), "--schedule: give at least one schedule");
+  for (const std::string& s : schedules) require_generated_schedule(s);
+  for (int m : num_batches) PPB_REQUIRE_INPUT(m > 0, "--num-batches: must be positive integers (got ", m, ")");
+  PPB_REQUIRE_INPUT(!chunks || *chunks >= 2, "--chunks: interleaved needs at least 2 chunks per rank (got ",
+                    chunks.value_or(2), ")");
+}
+
 std::vector<ConfigOverride> command_line_overrides() {
   return {{{"--schedule"}, {"schedule_file"}},
           {{"--schedule-file"}, {"schedule", "chunks", "num_stages", "num_batches"}},
@@ -215,8 +235,7 @@ Schedule schedule_from_file(const ScheduleOptions& o) {
 
 Schedule build_schedule(const ScheduleOptions& o) {
   if (!o.schedule_file.empty()) return schedule_from_file(o);
-  PPB_REQUIRE_INPUT(schedule_is_generated(o.schedule), "--schedule: unknown schedule '", o.schedule,
-                    "' (expected gpipe, 1f1b, interleaved or zb-h1)");
+  require_generated_schedule(o.schedule);
   int chunks = 1;
   if (o.schedule == "interleaved") {
     chunks = o.chunks.value_or(2);  // the generator refuses fewer than 2

@@ -41,6 +41,14 @@ void add_op_time_options(CLI::App& app, CostInputs& costs);
 // --p2p-latency, --bandwidth, --activation-bytes, --optimizer-time, --calibration.
 void add_cost_options(CLI::App& app, CostInputs& costs);
 
+// The lists both sweeps (ppsim sweep, ppbench sweep) take: --schedule and
+// --num-batches/-b, comma-separated, and --chunks (v for interleaved).
+void add_sweep_list_options(CLI::App& app, std::vector<std::string>& schedules, std::vector<int>& num_batches,
+                            std::optional<int>& chunks);
+// Throws InputError naming the flag: no schedule or an unknown one, an M < 1, a v < 2.
+void check_sweep_lists(const std::vector<std::string>& schedules, const std::vector<int>& num_batches,
+                       const std::optional<int>& chunks);
+
 // For a config file beside these flags: a flag on the command line replaces the
 // file's alternatives to it, not only its own key. --schedule replaces the file's
 // schedule_file; --schedule-file its schedule, chunks, num_stages and num_batches;

@@ -24,5 +24,7 @@ Schedule make_zb_h1(int num_ranks, int num_microbatches);
 Schedule generate_schedule(const std::string& name, int num_ranks, int num_microbatches, int chunks);
 const std::vector<std::string>& generator_names();
 bool schedule_is_generated(const std::string& name);
+// Throws InputError naming --schedule when `name` is not a generator's.
+void require_generated_schedule(const std::string& name);
 
 }  // namespace ppb
