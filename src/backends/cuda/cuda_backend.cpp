@@ -158,7 +158,7 @@ class CudaBackend final : public Backend {
                      "iteration start (host time taken around its synchronisation)"},
           {"host_gpu_bound_us", max_ref_bound_us_},
           {"globaltimer_minus_host_us", globaltimer_offsets_us_},
-          {"globaltimer_probe_bound_us", timer_.bound_us}}},
+          {"globaltimer_probe_bound_us", globaltimer_bounds_us_}}},
     };
     if (buffers_) {
       c["buffer_pool_allocated_bytes"] = buffers_->allocated_bytes();
@@ -545,7 +545,9 @@ class CudaBackend final : public Backend {
     }
     set_step("waiting for the other ranks' GPU timer probes");
     globaltimer_offsets_us_.assign(static_cast<std::size_t>(comm_.size()), 0.0);
+    globaltimer_bounds_us_.assign(globaltimer_offsets_us_.size(), 0.0);
     comm_.allgather(&timer_.offset_us, sizeof(double), globaltimer_offsets_us_.data());
+    comm_.allgather(&timer_.bound_us, sizeof(double), globaltimer_bounds_us_.data());
   }
 
   void measure_device(const std::string& turn) {
@@ -617,7 +619,8 @@ class CudaBackend final : public Backend {
   // Measured once per process (measure_device_in_turns).
   bool device_measured_ = false;
   TimerProbe timer_;
-  std::vector<double> globaltimer_offsets_us_;
+  std::vector<double> globaltimer_offsets_us_;  // per rank
+  std::vector<double> globaltimer_bounds_us_;   // per rank
   QueueProbe queues_;
   int mps_ = -1;  // cudaDevAttrMpsEnabled; -1: unknown
 };

@@ -182,7 +182,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
   StreamPoint point;
   // Never recorded: an empty capture, nothing to wait for.
   if (!dbl::capture_of(event, &point)) return cudaSuccess;
-  dbl::enqueue(s, [](std::int64_t start) { return start; }, {point});
+  dbl::enqueue(s, [](std::int64_t start) { return start; }, {point}, true);
   return cudaSuccess;
 }
 
@@ -211,7 +211,7 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   const cudaStream_t s = dbl::resolve_stream(stream);
   if (s == nullptr || !dbl::live_event(event)) return fail(cudaErrorInvalidResourceHandle);
   if (const cudaError_t e = dbl::sticky_error()) return fail(e);
-  const StreamPoint point = dbl::enqueue(s, [](std::int64_t start) { return start; });
+  const StreamPoint point = dbl::enqueue(s, [](std::int64_t start) { return start; }, {}, true);
   std::lock_guard<std::mutex> lock(dbl::events().mutex);
   event->recorded = true;
   event->point = point;

@@ -50,8 +50,11 @@ int stream_queue(cudaStream_t stream);  // the hardware queue it runs on
 
 // Enqueues `work` on `stream` (resolved), after `after` and the implicit
 // synchronisation rules; returns its place (the stream reaches it when the
-// operation completes).
-StreamPoint enqueue(cudaStream_t stream, Work work, std::vector<StreamPoint> after = {});
+// operation completes). An `instant` operation (an event record, a stream
+// wait) that finds its queue idle and its waits over completes in the call,
+// as an idle GPU completes it at once, rather than whenever a worker thread
+// gets the CPU.
+StreamPoint enqueue(cudaStream_t stream, Work work, std::vector<StreamPoint> after = {}, bool instant = false);
 // Where `stream` will be once everything enqueued so far has completed.
 StreamPoint stream_end(cudaStream_t stream);
 std::vector<StreamPoint> all_stream_ends();
