@@ -91,6 +91,21 @@ void RankSession::detach_watch() noexcept {
   watch = nullptr;
 }
 
+namespace {
+
+// A rank that fails in set-up stops the job at once, as a failed iteration
+// does. Bad input is not a failure (every rank agrees on it and exits 2); for
+// anything else, unwinding would first destroy the backend, which waits for
+// its device, and an NCCL operation that waits for a failed peer never ends.
+[[noreturn]] void stop_after_setup_failure(const std::exception& e, int rank, const RankWatch& watch) {
+  watch.park_if_expired();  // a consequence of the stop the watch has reported
+  std::fprintf(stderr, "ppbench: rank %d failed in set-up: %s\n", rank, e.what());
+  std::fflush(stderr);
+  MpiWorld::abort(kExitRunFailed);
+}
+
+}  // namespace
+
 BackendSelection open_backend(const MeasureOptions& o, MpiWorld& world, RankWatch& watch) {
   watch.start_setup(o.setup_timeout_s, "creating the backend");
   BackendOptions backend_options;
@@ -99,9 +114,11 @@ BackendSelection open_backend(const MeasureOptions& o, MpiWorld& world, RankWatc
   backend_options.cuda = o.cuda;
   try {
     return make_backend(backend_options, world);
-  } catch (...) {
-    watch.park_if_expired();  // a consequence of the stop the watch has reported
+  } catch (const InputError&) {
+    watch.park_if_expired();
     throw;
+  } catch (const std::exception& e) {
+    stop_after_setup_failure(e, world.rank(), watch);
   }
 }
 
@@ -117,9 +134,11 @@ RankSession open_session(BackendSelection& backend, const MeasureOptions& o, con
   session.watch = &watch;
   try {
     session.executor->prepare();
-  } catch (...) {
+  } catch (const InputError&) {
     watch.park_if_expired();
     throw;
+  } catch (const std::exception& e) {
+    stop_after_setup_failure(e, world.rank(), watch);
   }
   watch.setup_step("waiting for the other ranks to finish set-up");
   return session;

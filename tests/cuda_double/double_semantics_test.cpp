@@ -69,13 +69,22 @@ TEST(DoubleRuntime, BackendsQueryEventClearsTheNotReadyOfAPendingEvent) {
   ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
 }
 
-// A failed launch reports its own error; a stale one is not the next launch's.
-TEST(DoubleRuntime, ALaunchReportsOnlyItsOwnError) {
+// A launch function returns cudaGetLastError after its launch: its own
+// error, or one the thread left behind (the real launch functions clear that
+// first; the double does not, so a caller that leaves errors behind fails).
+TEST(DoubleRuntime, ALaunchReportsTheErrorLeftBeforeItAndResetsIt) {
   const cudaStream_t s = new_stream();
   (void)cudaEventQuery(nullptr);  // leaves cudaErrorInvalidResourceHandle behind
+  EXPECT_EQ(kernels::launch_spin(s, 1000, 1), cudaErrorInvalidResourceHandle);
   EXPECT_EQ(kernels::launch_spin(s, 1000, 1), 0);
   EXPECT_EQ(kernels::launch_spin(s, 1000, 0), cudaErrorInvalidConfiguration);
-  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidConfiguration);  // non-sticky: reset by the get
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);  // non-sticky: the launch's own get reset it
+  const cudaEvent_t e = new_event();
+  ASSERT_EQ(kernels::launch_spin(s, 50'000'000, 1), 0);
+  ASSERT_EQ(cudaEventRecord(e, s), cudaSuccess);
+  ASSERT_EQ(cudaEventQuery(e), cudaErrorNotReady);
+  EXPECT_EQ(kernels::launch_spin(s, 1000, 1), cudaErrorNotReady);  // what query_event exists to prevent
+  ASSERT_EQ(cuda::query_event(e), cudaErrorNotReady);
   EXPECT_EQ(kernels::launch_spin(s, 1000, 1), 0);
   ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
 }

@@ -277,6 +277,22 @@ TEST(PpbenchOnDoubleFaults, AsynchronousNcclErrorFailsTheRankNamingTheLink) {
   expect_no_run(dir, r);
 }
 
+// The first message of a link fails asynchronously: set-up waits for it as
+// an iteration waits, polling NCCL's errors, so the rank reports the failure
+// at once instead of sitting out --setup-timeout.
+TEST(PpbenchOnDoubleFaults, AsynchronousNcclErrorInSetUpIsReportedNotWaitedOut) {
+  TempDir dir;
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult r = run_command(faulty(2, "1:send>=1:error", "--setup-timeout 120", dir));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_LT(seconds, 60.0);
+  EXPECT_NE(r.err.find("ppbench: rank 1 failed in set-up: NCCL asynchronous error on the link with rank 0"),
+            std::string::npos)
+      << r.err;
+  expect_no_run(dir, r);
+}
+
 // Every buffer of an iteration is allocated up front: a plan that cannot fit
 // the device's memory is bad input on every rank, before anything runs.
 TEST(PpbenchOnDoubleFaults, BuffersThatDoNotFitAreBadInputOnEveryRank) {
@@ -297,6 +313,7 @@ TEST(PpbenchOnDoubleFaults, AllocationFailureNamesTheCallAndRank) {
   TempDir dir;
   const CommandResult r = run_command(faulty(2, "1:malloc>=1:error", "", dir));
   EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("ppbench: rank 1 failed in set-up: CUDA error at "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("rank 1: cudaMalloc("), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("cudaErrorMemoryAllocation"), std::string::npos) << r.err;
   expect_no_run(dir, r);
@@ -419,29 +436,30 @@ TEST(PpbenchOnDoubleContext, RanksOnOneGpuMeasureTheDeviceInTurns) {
 }
 
 // One backend for every size and placement: each link's communicator and the
-// kernel calibration are made once; the link costs fitted are the double's
-// (300 us + bytes at 10 GB/s), and every stage at least its target minus the
-// calibrated intercept.
-TEST(PpbenchOnDoubleCommands, CalibrateFitsTheDoublesLinksWithOneBackend) {
+// kernel calibration are made once, and the link times measured are the
+// double's (300 us + bytes at 10 GB/s, exactly, on the ranks' mapped clocks).
+// A transfer that starts late because a host enqueued it late (a loaded
+// machine) takes longer, as on a GPU: the fastest sample of each size (p5 of
+// five) is the one checked.
+TEST(PpbenchOnDoubleCommands, CalibrateMeasuresTheDoublesLinksWithOneBackend) {
   TempDir dir;
   const std::string trace = dir.file("trace");
   std::filesystem::create_directory(trace);
   const std::string out = dir.file("calibration.json");
   const CommandResult cal = run_command(offsets_env() + "PPB_CUDA_DOUBLE_TRACE=" + trace + " " + mpirun(2) +
-                                        " calibrate --backend cuda -f 1 --backward-times 2 --sizes 64K,1M "
-                                        "--warmup 1 --reps 3 --out " + out);
+                                        " calibrate --backend cuda -f 3 --backward-times 3 --sizes 64K,1M "
+                                        "--warmup 1 --reps 5 --out " + out);
   ASSERT_EQ(cal.exit_code, 0) << cal.out << cal.err;
   EXPECT_EQ(cal.out.rfind("ppbench: backend cuda (requested), 2 ranks\n", 0), 0u) << cal.out;
   const json c = load_json(out);
   EXPECT_EQ(c["schema"], "ppbench.calibration/1");
+  const double bound = c["context"]["clock_alignment_bound_us"].get<double>();
   ASSERT_EQ(c["links"].size(), 2u);
   for (const json& link : c["links"]) {
-    EXPECT_NEAR(link["fit"]["latency_us"].get<double>(), kLinkLatencyUs, 5.0) << link;
-    EXPECT_NEAR(link["fit"]["bytes_per_us"].get<double>(), kLinkBytesPerUs, 0.01 * kLinkBytesPerUs) << link;
+    ASSERT_EQ(link["sizes"].size(), 2u) << link;
     for (const json& sample : link["sizes"]) {
       const double expected = kLinkLatencyUs + sample["bytes"].get<double>() / kLinkBytesPerUs;
-      EXPECT_NEAR(sample["median_us"].get<double>(), expected, 2 * c["context"]["clock_alignment_bound_us"].get<double>() + 1.0)
-          << sample;
+      EXPECT_NEAR(sample["p5_us"].get<double>(), expected, 2 * bound + 1.0) << sample;
     }
   }
   for (int rank = 0; rank < 2; ++rank) {

@@ -1,8 +1,10 @@
 // kernels/stage_kernels.h on the double: each launch is timed work on its
-// stream (the configured launch cost plus the work), with the real launch
-// functions' contract: an error code back (0: success), a launch reports
-// only its own failure (the thread's stale non-sticky error is cleared
-// first, as the real ones do), a faulted device reports its sticky error.
+// stream (the configured launch cost plus the work), and returns what
+// cudaGetLastError returns right after a launch: the launch's own error, or
+// else whatever error the thread had left behind (a faulted device: its
+// sticky error). The real launch functions clear a stale error first; these
+// do not, so that a backend which leaves one behind (cudaErrorNotReady from a
+// query it did not clear) fails here rather than passing on the kernels' care.
 #include "stage_kernels.h"
 
 #include <cuda_runtime.h>
@@ -27,15 +29,20 @@ namespace dbl = ppb::cuda_double;
 // kernel starts (the timestamp kernel writes the clock there).
 int launch(Stream handle, int blocks, double work_ns, const char* name,
            std::function<void(std::int64_t start)> at_start = {}) {
-  (void)cudaGetLastError();  // a stale non-sticky error is not this launch's
-  if (const cudaError_t s = dbl::sticky_error()) return dbl::fail(s);
+  // A launch that fails sets the last error, which the launch function's
+  // cudaGetLastError then returns (and resets).
+  const auto refused = [](cudaError_t error) {
+    dbl::fail(error);
+    return static_cast<int>(dbl::take_last_error());
+  };
+  if (const cudaError_t s = dbl::sticky_error()) return refused(s);
   const cudaStream_t stream = dbl::resolve_stream(handle);
-  if (stream == nullptr) return dbl::fail(cudaErrorInvalidResourceHandle);
-  if (blocks < 1) return dbl::fail(cudaErrorInvalidConfiguration);
+  if (stream == nullptr) return refused(cudaErrorInvalidResourceHandle);
+  if (blocks < 1) return refused(cudaErrorInvalidConfiguration);
   std::string rule;
   const dbl::FaultAction fault =
       dbl::take_fault(dbl::FaultTarget::Kernel, static_cast<std::uint64_t>(work_ns), &rule);
-  if (fault == dbl::FaultAction::Error) return dbl::fail(cudaErrorLaunchOutOfResources);
+  if (fault == dbl::FaultAction::Error) return refused(cudaErrorLaunchOutOfResources);
   const double total_ns = dbl::config().launch_us * 1e3 + work_ns;
   const int id = dbl::stream_id(stream), queue = dbl::stream_queue(stream);
   dbl::enqueue(stream, [=](std::int64_t start) -> std::int64_t {
@@ -59,7 +66,7 @@ int launch(Stream handle, int blocks, double work_ns, const char* name,
     }
     return end;
   });
-  return cudaSuccess;
+  return static_cast<int>(dbl::take_last_error());  // launched: a stale error is still reported
 }
 
 }  // namespace
