@@ -17,6 +17,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "core/errors.h"
 #include "schedules/generators.h"
+#include "support/solo_comm.h"
 
 namespace ppb {
 namespace {
@@ -24,19 +25,7 @@ namespace {
 #define SKIP_WITHOUT_GPU() \
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device"
 
-// A world of one process: what the runtime's MPI HostComm does, for size 1.
-class SoloComm final : public HostComm {
- public:
-  int rank() const override { return 0; }
-  int size() const override { return 1; }
-  int local_rank() const override { return 0; }
-  int local_size() const override { return 1; }
-  void barrier() override {}
-  void broadcast(void*, std::size_t, int) override {}
-  void allgather(const void* mine, std::size_t bytes, void* all) override { std::memcpy(all, mine, bytes); }
-  bool any(bool mine) override { return mine; }
-  long long max(long long mine) override { return mine; }
-};
+using test::SoloComm;
 
 TEST(CudaBackend, NoDeviceMeansCudaDeviceAvailableIsFalseAndNoThrow) {
   int count = 0;

@@ -179,6 +179,15 @@ class CudaBackend final : public Backend {
   void prepare(const RankPlan& plan) override {
     PPB_ASSERT(plan.schedule != nullptr, "RankPlan without a schedule");
     prepared_ = false;
+    {
+      // The last plan's lists name its ops and events (destroyed below):
+      // describe_stall() must not read them as this plan's.
+      std::lock_guard<std::mutex> lock(stall_mutex_);
+      settled_ = false;
+    }
+    ops_.clear();
+    received_.clear();
+    sent_.clear();
     plan_ = plan;
     schedule_ = plan.schedule;
     index_ = OpIndexer{schedule_->num_stages(), schedule_->num_microbatches};
