@@ -218,6 +218,39 @@ INSTANTIATE_TEST_SUITE_P(Schedules, PpbenchOnDouble,
                            return name;
                          });
 
+// Rank 1's device clock runs 0.5% fast. The mapping of its event times onto
+// the host clock is taken afresh every iteration, so a transfer's times stay
+// within the bound plus the drift over one iteration (a mapping taken once
+// would be off by the drift over the run: hundreds of us by the last
+// iteration); the timer probe's offset is rank 1's at probe time, within its
+// bound plus the drift since the double started.
+TEST(PpbenchOnDoubleClocks, ADriftingDeviceClockStaysWithinItsBounds) {
+  TempDir dir;
+  const std::string out = dir.file("run");
+  const double drift = 5000e-6;
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult r = run_command(ppbench(2, "PPB_CUDA_DOUBLE_CLOCK_DRIFT_PPM=0,5000 PPB_CUDA_DOUBLE_LINK_LATENCY_US=" +
+                                                     std::to_string(static_cast<int>(kLinkLatencyUs)) + " ") +
+                                      " --schedule 1f1b -b 4 -f 2 --backward-times 2 --iters 4 --out " + out);
+  const double wall_us = 1e6 * std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json m = load_json(out + "/measured.json");
+  const json& clock = m["context"]["backend_details"]["clock_alignment"];
+  EXPECT_NEAR(clock["globaltimer_minus_host_us"][1].get<double>(), 0.0,
+              clock["globaltimer_probe_bound_us"][1].get<double>() + drift * wall_us);
+  const double bound = m["context"]["clock_alignment_bound_us"].get<double>();
+  const double cost = kLinkLatencyUs + 65536 / kLinkBytesPerUs;
+  for (const json& iteration : m["iterations"]) {
+    double makespan = 0;
+    for (const json& rank : iteration["ranks"]) {
+      for (const json& op : rank["ops"]) makespan = std::max(makespan, op["end"].get<double>());
+    }
+    for (const json& x : iteration["transfers"]) {
+      EXPECT_GE(x["arrive"].get<double>(), x["send"].get<double>() + cost - 2 * bound - drift * makespan) << x;
+    }
+  }
+}
+
 // A run that fails writes nothing, and says so on every rank the same way.
 void expect_no_run(const TempDir& dir, const CommandResult& r) {
   EXPECT_FALSE(file_exists(dir.file("run"))) << r.out << r.err;
