@@ -115,8 +115,7 @@ if ((local_check)); then
 else
   # Where the pack's environment cannot be had, the pre-flight still runs
   # (in the caller's) for the facts, and its line is the refusal.
-  if bash -c 'source "$1"' _ "$root/launch/device/device-env.sh" >> "$log" 2>&1 &&
-    bash -c 'source "$1" > /dev/null 2>&1 && env -0' _ "$root/launch/device/device-env.sh" > "$work/pack.env"; then
+  if bash -c 'source "$1" && env -0 > "$2"' _ "$root/launch/device/device-env.sh" "$work/pack.env" >> "$log" 2>&1; then
     mapfile -d '' step_env < "$work/pack.env"
   else
     env_refusal=$(grep -m 1 '^device-env.sh: ' "$log" || echo "launch/device/device-env.sh failed")
@@ -127,7 +126,8 @@ else
   step_env+=("NCCL_DEBUG=${NCCL_DEBUG:-WARN}")
   ppbench=$root/.devpack/ppbench ppsim=$root/.devpack/ppsim
   backend=cuda
-  gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2> /dev/null | head -n 1 | tr -c 'A-Za-z0-9\n' '-' | sed 's/-*$//')
+  gpu=$(timeout 20 nvidia-smi --query-gpu=name --format=csv,noheader 2> /dev/null | head -n 1 |
+    tr -c 'A-Za-z0-9\n' '-' | sed 's/-*$//')
   gpu=${gpu:-unknown-gpu}
   times=(-f 2 --backward-times 4 --weight-times 2)
   m=8 size=(--activation-bytes 4M --warmup 2 --iters 5)

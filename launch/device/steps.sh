@@ -62,7 +62,8 @@ end_leftovers() {
     echo quit | CUDA_MPS_PIPE_DIRECTORY=$pipe timeout 10 nvidia-cuda-mps-control >> "$log" 2>&1
   done
   command -v nvidia-smi > /dev/null || return 0
-  mapfile -t pids < <(nvidia-smi --query-compute-apps=pid --format=csv,noheader 2> /dev/null | tr -d ' ' | grep -x '[0-9]*')
+  mapfile -t pids < <(timeout 20 nvidia-smi --query-compute-apps=pid --format=csv,noheader 2> /dev/null |
+    tr -d ' ' | grep -x '[0-9][0-9]*')
   if ((${#pids[@]})); then
     echo "$me: $name: ending processes still on the GPU: ${pids[*]}" >> "$log"
     kill -TERM "${pids[@]}" 2> /dev/null

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
@@ -39,6 +41,21 @@ std::string ppbench_failing_at(const TempDir& dir, const std::string& step, cons
   write_script(path, "case \" $* \" in\n  *\" --out results/local-cpu/" + step + " \"*) " + action +
                          " ;;\nesac\nexec " + PPB_PPBENCH_PATH + " \"$@\"\n");
   return path;
+}
+
+// Whether a process with exactly this command line runs (/proc/PID/cmdline:
+// the arguments, each ended by a NUL).
+bool process_running(const std::vector<std::string>& argv) {
+  std::string wanted;
+  for (const std::string& a : argv) wanted += a + '\0';
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    const std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline == wanted) return true;
+  }
+  return false;
 }
 
 TEST(DeviceRun, LocalCheckRunsEveryStepInOrderAndKeepsEveryRunFile) {
@@ -239,8 +256,7 @@ TEST(DeviceRun, AStepPastItsLimitHasItsLeftoverProcessesEndedAndItsOutputStreame
   EXPECT_NE(printed.find("device-run.sh: 1f1b: it ran out of its time limit: the MPI steps after it are skipped"),
             std::string::npos)
       << printed;
-  // (The bracket keeps pgrep from finding its own shell's command line.)
-  EXPECT_NE(run_command("pgrep -f 'sleep 317[1]'").exit_code, 0) << "a leftover of the step still runs";
+  EXPECT_FALSE(process_running({"sleep", "3171"})) << "a leftover of the step still runs";
   const std::string log = read_text(out + "/log-runs.txt");
   EXPECT_NE(log.find("device-run.sh: 1f1b: ending leftover processes "), std::string::npos) << log;
   EXPECT_NE(log.find("(sleep)"), std::string::npos) << log;
