@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Source (bash) on the GPU machine, from the checkout's root, after carrying
 # .devpack/ (launch/device/pack-for-device.sh): puts the packed Open MPI and
 # programs first on PATH, and the pack's libraries and the device's NCCL on

@@ -95,7 +95,8 @@ log=$out/log$suffix.txt
 
 env_refusal=
 # python3 in the caller's environment: on PATH, else the GPU image's venv.
-python=$(command -v python3 || ls /opt/*/.venv/bin/python3 2> /dev/null | head -n 1)
+python=$(command -v python3)
+for p in /opt/*/.venv/bin/python3; do [[ -z $python && -x $p ]] && python=$p; done
 
 # The steps' environment, captured once: the caller's here, the pack's on
 # the device. Steps run as `env -i "${step_env[@]}" ...`; this script itself
@@ -107,8 +108,8 @@ if ((local_check)); then
   times=(-f 1 --backward-times 2 --weight-times 1)
   m=4 size=(--activation-bytes 64K --warmup 1 --iters 2)
   bytes=64K
-  calibrate_size=(--sizes 4K,64K --reps 3 --warmup 1)
-  sweep_size=(-b 2,4 --activation-bytes 64K --warmup 1 --iters 2)
+  calibrate_size=(--sizes "4K,64K" --reps 3 --warmup 1)
+  sweep_size=(-b "2,4" --activation-bytes 64K --warmup 1 --iters 2)
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   mapfile -d '' step_env < <(env -0)
   preflight=("$root/launch/device/preflight.sh" --local "$ppbench" "$ppsim")
@@ -132,8 +133,8 @@ else
   times=(-f 2 --backward-times 4 --weight-times 2)
   m=8 size=(--activation-bytes 4M --warmup 2 --iters 5)
   bytes=4M
-  calibrate_size=(--sizes 1M,4M --reps 10 --warmup 2)
-  sweep_size=(-b 4,8 --activation-bytes 4M --warmup 2 --iters 5)
+  calibrate_size=(--sizes "1M,4M" --reps 10 --warmup 2)
+  sweep_size=(-b "4,8" --activation-bytes 4M --warmup 2 --iters 5)
   preflight=("$root/launch/device/preflight.sh" "$root/.devpack")
 fi
 [[ $ppbench == /* ]] || ppbench=$PWD/$ppbench  # the steps run elsewhere

@@ -18,7 +18,7 @@
 # carries an RPATH or RUNPATH, and the three GPU test programs exist.
 # Then: carry .devpack to the GPU machine and run launch/device/device-run.sh.
 set -euo pipefail
-me=pack-for-device.sh
+me="pack-for-device.sh"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 fail() { echo "$me: $*" >&2; exit 2; }

@@ -12,7 +12,7 @@
 #   copy them yourself. Needs ldd and Debian's Open MPI 4 (libopenmpi-dev,
 #   openmpi-bin). launch/device/pack-for-device.sh calls it.
 set -euo pipefail
-me=pack-openmpi.sh
+me="pack-openmpi.sh"
 dest=${1:-}
 [[ -n $dest ]] || { echo "$me: usage: $me DEST [PROGRAM...]" >&2; exit 2; }
 shift
@@ -92,4 +92,5 @@ export OMPI_MCA_plm=isolated OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader OMPI_MCA_o
   PMIX_MCA_pcompress_base_silence_warning=1
 if [[ $(id -u) -eq 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 ENV
-echo "$me: $(du -sh "$dest" | cut -f1) in $dest ($(ls "$dest/lib" | grep -c '\.so') libraries, $(ls "$dest/lib/openmpi" | wc -l) plugins)"
+libs=("$dest"/lib/*.so*) mca=("$dest"/lib/openmpi/*.so)
+echo "$me: $(du -sh "$dest" | cut -f1) in $dest (${#libs[@]} libraries, ${#mca[@]} plugins)"

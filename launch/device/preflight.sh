@@ -45,7 +45,7 @@ echo "shared memory: $(df -h /dev/shm 2>/dev/null | awk 'NR == 2 { print $2 " ("
 ((local_check)) || sed 's/^/pack: /' "$pack/manifest.txt" 2> /dev/null
 echo "library path: ${LD_LIBRARY_PATH:-}"
 echo "mpirun: $(command -v mpirun || echo absent) $(mpirun --version 2>/dev/null | head -n 1)"
-gpu_names= gpu_ok=0
+gpu_names='' gpu_ok=0
 if ! ((local_check)); then
   if gpu_names=$(nvidia-smi -L 2>&1) && [[ -n $gpu_names ]]; then
     gpu_ok=1
@@ -88,7 +88,7 @@ if ! ((local_check)); then
   ((gpu_ok)) || refuse "nvidia-smi -L: ${gpu_names:-lists no GPU}"
   built_for=$(manifest cuda_architectures)
   cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
-  if [[ -n $built_for && $cap =~ ^[0-9]+$ && ! " ${built_for//;/ } " =~ " $cap " ]]; then
+  if [[ -n $built_for && $cap =~ ^[0-9]+$ && " ${built_for//;/ } " != *" $cap "* ]]; then
     refuse "the GPU's compute capability is ${cap:0:-1}.${cap: -1}; the programs were built for ${built_for} (PPB_CUDA_ARCHITECTURES=$cap launch/device/pack-for-device.sh)"
   fi
   toolkit=$(manifest cuda_toolkit)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # device-run.sh sets the variables named below
 # The step machinery of launch/device/device-run.sh, which sources it and
 # sets what it uses: work, out, results, commands, log, suffix, deadline,
 # step_cap, step_env, python, ppsim, times, bytes, predict_args, local_check.
