@@ -8,9 +8,8 @@
 #
 # NCCL: PPB_NCCL_LIB when set (a folder holding libnccl.so.2), else the pip
 # package nvidia-nccl-* (asked of python3, then of /opt/*/.venv/bin/python3),
-# else the system's (ldconfig). The
-# packed programs carry no RPATH, so the folder put first here is the one
-# that loads.
+# else the system's (ldconfig). The packed programs carry no RPATH, so the
+# folder put first here is the one that loads.
 #
 # python3 is asked before anything of the pack is set, and must never run
 # with this environment: the pack's libraries (Debian 12's) would shadow the
