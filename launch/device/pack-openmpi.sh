@@ -2,8 +2,9 @@
 # Copies this machine's Open MPI runtime into one folder that works from any
 # path on a machine that has no Open MPI: mpirun and orted, the plugins a
 # one-host run uses, their help texts, PMIx with its plugins, and every shared
-# library that these and the given programs load, except glibc's own and the
-# GPU's (libcuda, libnccl: those must be the device's, matching its driver).
+# library that these and the given programs load, except glibc's own, the C++
+# runtime and the GPU's (libcuda, libnccl: those must be the device's,
+# matching its driver).
 # Writes DEST/env.sh, which puts the folder first on PATH and LD_LIBRARY_PATH
 # and tells Open MPI and PMIx where their files now are.
 #
@@ -53,8 +54,12 @@ fi
 
 # Every library the dynamic loader maps for these files (ldd lists the whole
 # closure), under its soname. glibc's libraries and the loader stay the
-# device's (they must match its kernel and each other); so do the GPU's.
-from_device='^(linux-vdso|ld-linux|libc\.so|libm\.so|libmvec\.so|libdl\.so|libpthread\.so|librt\.so|libutil\.so|libresolv\.so|libanl\.so|libcuda\.so|libnvidia-|libnccl\.so)'
+# device's (they must match its kernel and each other); so do the GPU's; and
+# so do libstdc++ and libgcc_s: a glibc new enough for the pack comes with
+# them at least as new as this machine's, and the device's own libraries
+# (NCCL) may need theirs.
+from_device='^(linux-vdso|ld-linux|libc\.so|libm\.so|libmvec\.so|libdl\.so|libpthread\.so|librt\.so|libutil\.so'
+from_device+='|libresolv\.so|libanl\.so|libstdc\+\+\.so|libgcc_s\.so|libcuda\.so|libnvidia-|libnccl\.so)'
 elves=("$dest/bin/orterun" "$dest/bin/orted" "$dest"/lib/openmpi/*.so "$@")
 [[ -d $dest/pmix/lib/pmix ]] && elves+=("$dest"/pmix/lib/pmix/*.so)
 missing=()
