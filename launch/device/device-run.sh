@@ -126,6 +126,9 @@ else
   # otherwise leave nothing there (one-gpu.sh passes it to the ranks).
   step_env+=("NCCL_DEBUG=${NCCL_DEBUG:-WARN}")
   ppbench=$root/.devpack/ppbench ppsim=$root/.devpack/ppsim
+  # A copy that lost its modes on the way would fail every step with 126.
+  chmod -f u+x "$root"/.devpack/{ppbench,ppsim,gpu_kernels_test,gpu_backend_test,gpu_ppbench_test} \
+    "$root"/.devpack/ompi/bin/* 2> /dev/null
   backend=cuda
   gpu=$(timeout 20 nvidia-smi --query-gpu=name --format=csv,noheader 2> /dev/null | head -n 1 |
     tr -c 'A-Za-z0-9\n' '-' | sed 's/-*$//')
