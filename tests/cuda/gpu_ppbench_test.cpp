@@ -23,7 +23,7 @@ namespace {
 class GpuPpbench : public ::testing::TestWithParam<std::string> {};
 
 // The compiled-in paths are the build machine's; on a GPU machine that got the
-// programs packed (launch/device-env.sh) the environment names them.
+// programs packed (launch/device/device-env.sh) the environment names them.
 std::string from_env_or(const char* name, const char* built_in) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? value : built_in;
