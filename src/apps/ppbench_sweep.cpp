@@ -334,10 +334,12 @@ int MeasuredSweepCommand::run(const std::vector<std::string>& argv, MpiWorld& wo
       context["faults"] = o.faults;
       const std::string csv = sweep_csv(points);
       const std::string json = sweep_to_json(points, plan_block(o, world.size()), context).dump(2) + "\n";
-      std::string chart;
+      std::optional<std::string> chart;
       if (image_output_available()) {
-        chart = draw_line_chart(ImageFormat::Png,
-                                sweep_chart(points, chart_subtitle(stage_times_of(plan), context, o.iters)));
+        chart = draw_view("sweep.png", [&] {
+          return draw_line_chart(ImageFormat::Png,
+                                 sweep_chart(points, chart_subtitle(stage_times_of(plan), context, o.iters)));
+        });
       }
       // Every file of the sweep at once, into DIR.tmp.<pid>, renamed at the
       // end: a sweep stopped at any point leaves no DIR, never a partial
@@ -350,10 +352,10 @@ int MeasuredSweepCommand::run(const std::vector<std::string>& argv, MpiWorld& wo
         interrupts.throw_if_interrupted();
         write_file_atomically(tmp + "/sweep.csv", csv);
         write_file_atomically(tmp + "/sweep.json", json);
-        if (!chart.empty()) write_file_atomically(tmp + "/sweep.png", chart);
+        if (chart) write_view(tmp, "sweep.png", [&] { return *chart; });
       });
       std::cout << format_sweep_table(points);
-      if (chart.empty()) std::cout << "ppbench sweep: no chart (this ppbench was built without cairo)\n";
+      if (!image_output_available()) std::cout << "ppbench sweep: no chart (this ppbench was built without cairo)\n";
       std::cout << "ppbench: wrote " << dir << "\n";
       if (const std::optional<std::size_t> worst = worst_makespan_error(points)) {
         const MeasuredSweepPoint& p = points[*worst];
