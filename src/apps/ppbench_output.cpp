@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iomanip>
+#include <iostream>
 #include <sstream>
 #include <system_error>
 
@@ -97,12 +99,48 @@ void write_run_directory(const std::string& dir, const RunResults& r) {
     write_file_atomically(tmp + "/predicted.json", timeline_to_json(r.predicted, r.context).dump(1) + "\n");
     write_file_atomically(tmp + "/replay.json", timeline_to_json(r.replay, r.context).dump(1) + "\n");
     write_file_atomically(tmp + "/summary.json", summary_to_json(r.summary, r.context).dump(2) + "\n");
-    write_file_atomically(tmp + "/trace.json", chrome_trace(&median, &r.predicted, r.context).dump(1) + "\n");
-    AsciiOptions ascii;
-    ascii.width = 120;
-    write_file_atomically(tmp + "/timeline.txt", render_ascii(&median, &r.predicted, ascii));
-    if (image_output_available()) render_gantt(tmp + "/gantt.png", &median, &r.predicted, GanttOptions{});
+    write_view(tmp, "trace.json", [&] { return chrome_trace(&median, &r.predicted, r.context).dump(1) + "\n"; });
+    write_view(tmp, "timeline.txt", [&] {
+      AsciiOptions ascii;
+      ascii.width = 120;
+      return render_ascii(&median, &r.predicted, ascii);
+    });
+    if (image_output_available()) {
+      write_view(tmp, "gantt.png", [&] { return draw_gantt(ImageFormat::Png, &median, &r.predicted, GanttOptions{}); });
+    }
   });
+}
+
+namespace {
+
+// PPB_FAIL_VIEWS names `view` (a comma-separated list).
+bool view_fails_on_purpose(const std::string& view) {
+  const char* list = std::getenv("PPB_FAIL_VIEWS");
+  return list != nullptr && ("," + std::string(list) + ",").find("," + view + ",") != std::string::npos;
+}
+
+// Runs `make` for the view `name`; false after the warning when it throws.
+bool view_or_warning(const std::string& name, const std::function<void()>& make) {
+  try {
+    if (view_fails_on_purpose(name)) PPB_THROW(Error, "PPB_FAIL_VIEWS names it");
+    make();
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << "ppbench: warning: " << name << " left out (" << e.what() << "); the measurements are written\n";
+    return false;
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> draw_view(const std::string& name, const std::function<std::string()>& draw) {
+  std::string bytes;
+  if (!view_or_warning(name, [&] { bytes = draw(); })) return std::nullopt;
+  return bytes;
+}
+
+void write_view(const std::string& dir, const std::string& name, const std::function<std::string()>& draw) {
+  view_or_warning(name, [&] { write_file_atomically(dir + "/" + name, draw()); });
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,9 +40,20 @@ std::string choose_output_directory(const std::string& out, const std::string& n
 // and the exception goes on. InputError naming --out when it cannot be created.
 void write_directory_atomically(const std::string& dir, const std::function<void(const std::string& tmp)>& fill);
 
-// measured.json, predicted.json, replay.json, summary.json, trace.json,
-// timeline.txt and, with image output built, gantt.png.
+// measured.json, predicted.json, replay.json, summary.json, then the views:
+// trace.json, timeline.txt and, with image output built, gantt.png.
 void write_run_directory(const std::string& dir, const RunResults& results);
+
+// A view of the measurements (trace.json, timeline.txt, gantt.png, sweep.png)
+// is optional: one that cannot be drawn or written (a cairo failure, a
+// renderer's limit, a full disk after the measurements went in) is a warning
+// on standard error, `ppbench: warning: gantt.png left out (REASON); the
+// measurements are written`, and is left out. draw_view returns the view's
+// bytes, or nullopt after that warning; write_view also writes them into
+// `dir`. PPB_FAIL_VIEWS (a test hook: comma-separated view names) makes the
+// named views fail as a broken renderer would.
+std::optional<std::string> draw_view(const std::string& name, const std::function<std::string()>& draw);
+void write_view(const std::string& dir, const std::string& name, const std::function<std::string()>& draw);
 
 // The configuration line, the measured and predicted timelines, the table of
 // measured vs predicted vs replay vs analytic, and the harness overhead.

@@ -212,15 +212,14 @@ std::string chart_subtitle(const std::string& stage_times, const nlohmann::json&
 }
 
 // Rank 0: sweep.csv and sweep.json for the points so far (each file replaced
-// whole), marked complete or not, and the chart once complete.
+// whole), marked complete or not.
 void write_sweep_files(const std::string& dir, const std::vector<MeasuredSweepPoint>& points,
-                       const nlohmann::json& plan, nlohmann::json context, bool complete, const std::string& chart) {
+                       const nlohmann::json& plan, nlohmann::json context, bool complete) {
   nlohmann::json json = sweep_to_json(points, plan, std::move(context));
   json["complete"] = complete;
   std::filesystem::create_directories(dir);
   write_file_atomically(dir + "/sweep.csv", sweep_csv(points));
   write_file_atomically(dir + "/sweep.json", json.dump(2) + "\n");
-  if (!chart.empty()) write_file_atomically(dir + "/sweep.png", chart);
 }
 
 }  // namespace
@@ -337,7 +336,7 @@ int MeasuredSweepCommand::run(const std::vector<std::string>& argv, MpiWorld& wo
         std::cout << format_sweep_point_line(point, i + 1, count) + "\n" << std::flush;
         if (!point.skipped) write_run_directory(dir + "/" + point.directory, results);
         points.push_back(std::move(point));
-        write_sweep_files(dir, points, plan_json, context, false, "");
+        write_sweep_files(dir, points, plan_json, context, false);
       } catch (const std::exception& e) {
         exit_code = report_error("ppbench", e);
         failed = true;
@@ -349,15 +348,18 @@ int MeasuredSweepCommand::run(const std::vector<std::string>& argv, MpiWorld& wo
   const InterruptGuard interrupts;
   if (root) {
     try {
-      std::string chart;
+      std::optional<std::string> chart;
       if (image_output_available()) {
-        chart = draw_line_chart(ImageFormat::Png,
-                                sweep_chart(points, chart_subtitle(stage_times_of(plan), context, o.iters)));
+        chart = draw_view("sweep.png", [&] {
+          return draw_line_chart(ImageFormat::Png,
+                                 sweep_chart(points, chart_subtitle(stage_times_of(plan), context, o.iters)));
+        });
       }
       interrupts.throw_if_interrupted();
-      write_sweep_files(dir, points, plan_json, context, true, chart);
+      write_sweep_files(dir, points, plan_json, context, true);
+      if (chart) write_view(dir, "sweep.png", [&] { return *chart; });
       std::cout << format_sweep_table(points);
-      if (chart.empty()) std::cout << "ppbench sweep: no chart (this ppbench was built without cairo)\n";
+      if (!image_output_available()) std::cout << "ppbench sweep: no chart (this ppbench was built without cairo)\n";
       std::cout << "ppbench: wrote " << dir << "\n";
       if (const std::optional<std::size_t> worst = worst_makespan_error(points)) {
         const MeasuredSweepPoint& p = points[*worst];

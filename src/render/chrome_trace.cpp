@@ -15,9 +15,11 @@ using nlohmann::json;
 
 // Thread ids inside a rank's process: each timeline gets a block of them, the
 // compute stream first, then its transfer lanes. They start at 1: tid 0 (with
-// pid 0) is the idle "swapper" thread to Perfetto's Linux-minded importer.
+// pid 0) is the idle "swapper" thread to Perfetto's Linux-minded importer. A
+// timeline that needs more lanes than its block (transfers that all overlap,
+// as with slow links and many microbatches) pushes the next block further up,
+// so that a trace can always be written.
 constexpr int kThreadsPerSource = 100;
-constexpr int kMaxTransferLanes = kThreadsPerSource - 1;
 
 json metadata(const char* name, int pid, int tid, json args) {
   return json{{"ph", "M"}, {"name", name}, {"pid", pid}, {"tid", tid}, {"args", std::move(args)}};
@@ -33,7 +35,8 @@ Op consumer_of(const Op& producer) {
 class TraceBuilder {
  public:
   void add(const Timeline& t, int source_index, const std::string& suffix) {
-    const int tid_base = 1 + source_index * kThreadsPerSource;
+    const int tid_base = std::max(1 + source_index * kThreadsPerSource, next_tid_);
+    next_tid_ = std::max(next_tid_, tid_base + 1);
     for (int r = 0; r < t.num_ranks; ++r) {
       add_process(t, r);
       events_.push_back(metadata("thread_name", r, tid_base, {{"name", "compute" + suffix}}));
@@ -92,7 +95,6 @@ class TraceBuilder {
         return static_cast<int>(i);
       }
     }
-    PPB_ASSERT(static_cast<int>(lane_free.size()) < kMaxTransferLanes, "too many overlapping transfers");
     lane_free.push_back(end);
     return static_cast<int>(lane_free.size()) - 1;
   }
@@ -125,6 +127,7 @@ class TraceBuilder {
     for (const Slice& s : slices) {
       const int lane = lane_for(lanes[static_cast<std::size_t>(s.rank)], s.start, s.end);
       const int tid = tid_base + 1 + lane;
+      next_tid_ = std::max(next_tid_, tid + 1);
       auto& named = lane_named[static_cast<std::size_t>(s.rank)];
       if (static_cast<int>(named.size()) <= lane) {
         named.resize(static_cast<std::size_t>(lane) + 1, false);
@@ -167,6 +170,7 @@ class TraceBuilder {
   json events_ = json::array();
   std::vector<bool> named_;
   std::uint64_t flow_base_ = 1;  // flow ids are unique over the whole trace
+  int next_tid_ = 1;             // above every thread id used so far
 };
 
 }  // namespace

@@ -101,6 +101,37 @@ TEST(ChromeTrace, SlicesOnOneThreadNeverOverlap) {
   EXPECT_GT(transfer_lanes, 0) << "3 ms links must need a second transfer lane somewhere";
 }
 
+// 120 microbatches whose transfers all overlap (20 ms links against 0.1 ms
+// ops) need more lanes on a rank than a timeline's block of thread ids holds:
+// the trace is still written, the predicted timeline's threads start above
+// the measured one's, and no thread gets overlapping slices.
+TEST(ChromeTrace, MoreOverlappingTransfersThanABlockOfThreadsStillMakeATrace) {
+  CostInputs costs = with_p2p(20.0);
+  costs.forward_ms = {0.1};
+  costs.backward_ms = {0.1};
+  const Timeline predicted = simulated("gpipe", 2, 120, costs);
+  const Timeline measured = fake_measured(predicted);
+  const json doc = chrome_trace(&measured, &predicted);
+  std::map<std::pair<int, int>, std::vector<std::pair<double, double>>> by_thread;
+  int measured_top = 0, predicted_compute = 0;
+  for (const json& e : events(doc, "X")) {
+    const double ts = e.at("ts"), dur = e.at("dur");
+    const int tid = e.at("tid");
+    by_thread[{e.at("pid"), tid}].push_back({ts, ts + dur});
+    const std::string thread = thread_name(doc, e.at("pid"), tid);
+    if (thread.find("(measured)") != std::string::npos) measured_top = std::max(measured_top, tid);
+    if (thread == "compute (predicted)") predicted_compute = tid;
+  }
+  EXPECT_GT(measured_top, 100) << "the measured timeline needs more than its block of 100 threads";
+  EXPECT_GT(predicted_compute, measured_top);
+  for (auto& [thread, slices] : by_thread) {
+    std::sort(slices.begin(), slices.end());
+    for (std::size_t i = 1; i < slices.size(); ++i) {
+      EXPECT_LE(slices[i - 1].second, slices[i].first + 1e-9) << "pid " << thread.first << " tid " << thread.second;
+    }
+  }
+}
+
 TEST(ChromeTrace, EveryTransferHasOneFlowFromSendToRecv) {
   const Timeline t = simulated("1f1b", 4, 4, with_p2p(0.5));
   const json doc = chrome_trace(nullptr, &t);
