@@ -63,3 +63,16 @@ if(NOT PPB_ENABLE_CUDA STREQUAL "OFF")
   endif()
   ppb_require_or_skip(CUDA ${PPB_HAVE_CUDA})
 endif()
+
+# The tests' CUDA and NCCL double (tests/cuda_double): the CUDA runtime and
+# NCCL headers and MPI suffice (no nvcc, no GPU), so the backend's host code
+# runs wherever CI runs.
+set(PPB_HAVE_CUDA_DOUBLE OFF)
+if(NOT PPB_ENABLE_CUDA_DOUBLE STREQUAL "OFF")
+  find_path(PPB_CUDA_RUNTIME_INCLUDE_DIR cuda_runtime.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include)
+  find_path(PPB_NCCL_HEADER_DIR nccl.h HINTS ${NCCL_INCLUDE_DIR} ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include)
+  if(PPB_CUDA_RUNTIME_INCLUDE_DIR AND PPB_NCCL_HEADER_DIR AND PPB_HAVE_MPI)
+    set(PPB_HAVE_CUDA_DOUBLE ON)
+  endif()
+  ppb_require_or_skip(CUDA_DOUBLE ${PPB_HAVE_CUDA_DOUBLE})
+endif()

@@ -1,7 +1,5 @@
 #include "stage_kernels.h"
 
-#include <cmath>
-
 #include <cuda_runtime.h>
 
 namespace ppb::kernels {
@@ -55,11 +53,6 @@ int last_error() { return static_cast<int>(cudaGetLastError()); }
 void clear_stale_error() { (void)cudaGetLastError(); }
 
 }  // namespace
-
-int blocks_for_share(int sm_count, double share) {
-  const int blocks = static_cast<int>(std::ceil(share * sm_count - 1e-9));
-  return blocks < 1 ? 1 : blocks;
-}
 
 int launch_spin(Stream stream, std::uint64_t ns, int blocks) {
   clear_stale_error();

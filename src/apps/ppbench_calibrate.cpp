@@ -93,7 +93,7 @@ CalibrateCommand::CalibrateCommand(CLI::App& app) {
   command_->get_option("--backward-times")->description("target backward time in ms (one value, or one per rank)");
   command_->get_option("--weight-times")
       ->description("target weight-gradient time in ms; given: W is measured apart (zb-h1), else B is the full backward");
-  o.measure.warmup = 2;  // every backend is new: its first iterations set up connections
+  o.measure.warmup = 2;  // every pass has new buffers (and a placement new links): its first iterations are not typical
   add_measure_options(*command_, o.measure);
   command_->get_option("--warmup")->description("iterations run and discarded first, per message size");
   command_->add_option("--reps", o.reps, "measured iterations per message size")->capture_default_str();
@@ -121,20 +121,23 @@ int CalibrateCommand::run(const std::vector<std::string>& argv, MpiWorld& world)
   nlohmann::json context;
   double clock_bound_us = 0;
   bool first = true;
-  // A new backend per size (its buffers and, for CUDA, its communicators are
-  // sized for one message size) and per schedule (its links differ).
+  // One backend for every pass; a session per size (its buffers are sized
+  // for one message size) and per placement (its links differ). The CUDA
+  // backend keeps its communicators and kernel calibration from pass to pass.
+  BackendSelection backend;
+  if (!agree_on_input(world, [&] { backend = open_backend(o.measure, world, *watch); }, exit_code)) return exit_code;
   for (std::size_t s = 0; s < plan.sizes.size(); ++s) {
     const std::uint64_t bytes = plan.sizes[s];
     for (std::size_t i = 0; i < plan.schedules.size(); ++i) {
       const bool last_pass = s + 1 == plan.sizes.size() && i + 1 == plan.schedules.size();
       RankSession session;
       if (!agree_on_input(world, [&] {
-            session = open_session(o.measure, plan.schedules[i], plan.targets[i], bytes, {}, world, *watch);
+            session = open_session(backend, o.measure, plan.schedules[i], plan.targets[i], bytes, {}, world, *watch);
           }, exit_code)) {
         return exit_code;
       }
       if (root && first) {
-        std::cout << backend_line(session, world.size()) << "\n" << plan_line(o, plan, world.size()) << "\n"
+        std::cout << backend_line(backend, world.size()) << "\n" << plan_line(o, plan, world.size()) << "\n"
                   << std::flush;
       }
       first = false;
@@ -144,7 +147,7 @@ int CalibrateCommand::run(const std::vector<std::string>& argv, MpiWorld& world)
       clock_bound_us = std::max(clock_bound_us, clocks.bound_us + measured.timestamp_bound_us);
       if (root) {
         for (const Timeline& t : measured.timelines) builder.add_iteration(t);
-        // Once, from the last backend, when the bound covers every pass.
+        // Once, after the last pass, when the bound covers every pass.
         if (last_pass) context = measurement_context(argv, world, hosts, session, clock_bound_us, bytes);
       }
     }

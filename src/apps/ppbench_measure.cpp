@@ -70,14 +70,14 @@ bool agree_on_input(MpiWorld& world, const std::function<void()>& fn, int& exit_
 }
 
 RankSession::RankSession(RankSession&& other) noexcept
-    : selected(std::move(other.selected)),
+    : selected(std::exchange(other.selected, nullptr)),
       executor(std::move(other.executor)),
       watch(std::exchange(other.watch, nullptr)) {}
 
 RankSession& RankSession::operator=(RankSession&& other) noexcept {
   if (this != &other) {
     detach_watch();
-    selected = std::move(other.selected);
+    selected = std::exchange(other.selected, nullptr);
     executor = std::move(other.executor);
     watch = std::exchange(other.watch, nullptr);
   }
@@ -87,26 +87,59 @@ RankSession& RankSession::operator=(RankSession&& other) noexcept {
 RankSession::~RankSession() { detach_watch(); }
 
 void RankSession::detach_watch() noexcept {
-  if (watch != nullptr) watch->detach(selected.backend.get());
+  if (watch != nullptr && selected != nullptr) watch->detach(selected->backend.get());
   watch = nullptr;
 }
 
-RankSession open_session(const MeasureOptions& o, const Schedule& schedule, const CostModel& targets,
-                         std::uint64_t activation_bytes, const std::vector<FaultSpec>& faults, MpiWorld& world,
-                         RankWatch& watch) {
+namespace {
+
+// A rank that fails in set-up stops the job at once, as a failed iteration
+// does. Bad input is not a failure (every rank agrees on it and exits 2); for
+// anything else, unwinding would first destroy the backend, which waits for
+// its device, and an NCCL operation that waits for a failed peer never ends.
+[[noreturn]] void stop_after_setup_failure(const std::exception& e, int rank, const RankWatch& watch) {
+  watch.park_if_expired();  // a consequence of the stop the watch has reported
+  std::fprintf(stderr, "ppbench: rank %d failed in set-up: %s\n", rank, e.what());
+  std::fflush(stderr);
+  MpiWorld::abort(kExitRunFailed);
+}
+
+}  // namespace
+
+BackendSelection open_backend(const MeasureOptions& o, MpiWorld& world, RankWatch& watch) {
   watch.start_setup(o.setup_timeout_s, "creating the backend");
   BackendOptions backend_options;
   backend_options.choice = o.backend;
   backend_options.cpu.spin_us = o.spin_us;
   backend_options.cuda = o.cuda;
+  try {
+    return make_backend(backend_options, world);
+  } catch (const InputError&) {
+    watch.park_if_expired();
+    throw;
+  } catch (const std::exception& e) {
+    stop_after_setup_failure(e, world.rank(), watch);
+  }
+}
+
+RankSession open_session(BackendSelection& backend, const MeasureOptions& o, const Schedule& schedule,
+                         const CostModel& targets, std::uint64_t activation_bytes,
+                         const std::vector<FaultSpec>& faults, MpiWorld& world, RankWatch& watch) {
+  watch.start_setup(o.setup_timeout_s, "preparing the backend");
   RankSession session;
-  session.selected = make_backend(backend_options, world);
-  session.executor = std::make_unique<Executor>(schedule, world.rank(), targets, activation_bytes,
-                                                *session.selected.backend, faults);
-  watch.attach(session.selected.backend.get(), session.executor.get());
+  session.selected = &backend;
+  session.executor =
+      std::make_unique<Executor>(schedule, world.rank(), targets, activation_bytes, *backend.backend, faults);
+  watch.attach(backend.backend.get(), session.executor.get());
   session.watch = &watch;
-  watch.setup_step("preparing the backend");
-  session.executor->prepare();
+  try {
+    session.executor->prepare();
+  } catch (const InputError&) {
+    watch.park_if_expired();
+    throw;
+  } catch (const std::exception& e) {
+    stop_after_setup_failure(e, world.rank(), watch);
+  }
   watch.setup_step("waiting for the other ranks to finish set-up");
   return session;
 }
@@ -115,8 +148,8 @@ std::unique_ptr<RankWatch> make_rank_watch(const MpiWorld& world) {
   return std::make_unique<RankWatch>(world.rank(), [] { MpiWorld::abort(kExitRunFailed); });
 }
 
-std::string backend_line(const RankSession& session, int ranks) {
-  std::string line = "ppbench: backend " + session.backend().name() + " (" + session.selected.reason + "), " +
+std::string backend_line(const BackendSelection& backend, int ranks) {
+  std::string line = "ppbench: backend " + backend.backend->name() + " (" + backend.reason + "), " +
                      std::to_string(ranks) + " ranks";
   if (const char* label = run_label()) line += std::string("; results labelled ") + label;
   return line;
@@ -159,6 +192,7 @@ MeasuredIterations run_iterations(MpiWorld& world, RankSession& session, const S
       }
     }
   } catch (const std::exception& e) {
+    watch.park_if_expired();  // a consequence of the stop the watch has reported
     std::fprintf(stderr, "ppbench: rank %d failed in iteration %d: %s\n", world.rank(), executor.current_iteration(),
                  e.what());
     std::fflush(stderr);
@@ -186,7 +220,7 @@ nlohmann::json measurement_context(const std::vector<std::string>& argv, const M
   context["ranks"] = world.size();
   context["mpi_version"] = world.mpi_version();
   context["backend_details"] = session.backend().context();
-  context["backend_reason"] = session.selected.reason;
+  context["backend_reason"] = session.selected->reason;
   context["clock_alignment_bound_us"] = clock_bound_us;
   context["clock_alignment_method"] = kClockAlignmentMethod;
   context["activation_bytes"] = activation_bytes;

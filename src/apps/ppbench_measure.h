@@ -48,10 +48,18 @@ void check_measure_options(const MeasureOptions& options);
 // Returns false, with exit_code set, when any rank failed.
 bool agree_on_input(MpiWorld& world, const std::function<void()>& fn, int& exit_code);
 
-// This rank's backend and executor for one schedule and message size, with
-// the rank's watch attached to them until the session goes.
+// Collective (the CUDA backend's creation is): arms `watch` for
+// --setup-timeout and picks the backend for --backend. One per command: a
+// run's schedule, every point of a sweep and every size and placement of
+// calibrate use it, so the CUDA backend makes its communicators, kernel
+// calibration and device probes once. Throws InputError naming the flag when
+// the backend cannot be had.
+BackendSelection open_backend(const MeasureOptions& options, MpiWorld& world, RankWatch& watch);
+
+// This rank's executor for one schedule and message size on the command's
+// backend, with the rank's watch attached to them until the session goes.
 struct RankSession {
-  BackendSelection selected;
+  BackendSelection* selected = nullptr;  // open_backend's, outlives the session
   std::unique_ptr<Executor> executor;
   RankWatch* watch = nullptr;
 
@@ -59,25 +67,25 @@ struct RankSession {
   RankSession(RankSession&& other) noexcept;
   RankSession& operator=(RankSession&& other) noexcept;
   ~RankSession();
-  Backend& backend() const { return *selected.backend; }
+  Backend& backend() const { return *selected->backend; }
   // Before anything of the session is destroyed: the watch must not describe or abort it.
   void detach_watch() noexcept;
 };
 
-// Collective (the CUDA backend's creation and prepare are): arms `watch` for
-// --setup-timeout, picks the backend for --backend, builds the executor with
-// the target times and prepares it. The watch stays armed for set-up (clock
+// Collective (the CUDA backend's prepare is): re-arms `watch` for
+// --setup-timeout, builds the executor with the target times and prepares
+// the backend for the schedule. The watch stays armed for set-up (clock
 // alignment included) until run_iterations. Throws InputError naming the flag
-// when the backend cannot be had.
-RankSession open_session(const MeasureOptions& options, const Schedule& schedule, const CostModel& targets,
-                         std::uint64_t activation_bytes, const std::vector<FaultSpec>& faults, MpiWorld& world,
-                         RankWatch& watch);
+// when the plan cannot run (buffers that do not fit the GPU).
+RankSession open_session(BackendSelection& backend, const MeasureOptions& options, const Schedule& schedule,
+                         const CostModel& targets, std::uint64_t activation_bytes,
+                         const std::vector<FaultSpec>& faults, MpiWorld& world, RankWatch& watch);
 
 // The watch for a ppbench rank: on expiry, MPI_Abort with exit code 3.
 std::unique_ptr<RankWatch> make_rank_watch(const MpiWorld& world);
 
 // "ppbench: backend cpu (requested), 4 ranks[; results labelled X]".
-std::string backend_line(const RankSession& session, int ranks);
+std::string backend_line(const BackendSelection& backend, int ranks);
 
 struct ClockAlignment {
   std::vector<double> offset_us;  // per rank, onto rank 0's clock

@@ -53,12 +53,14 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
   int exit_code = kExitOk;
   std::optional<RunSetup> setup;
   const std::unique_ptr<RankWatch> watch = make_rank_watch(world);
+  BackendSelection backend;
   RankSession session;
   // Apart: every rank must have its setup before any enters the backend's collectives.
   if (!agree_on_input(world, [&] { setup = make_setup(o, world.size()); }, exit_code)) return exit_code;
   if (!agree_on_input(world, [&] {
-        session = open_session(o.measure, setup->schedule, setup->nominal, o.costs.activation_bytes, setup->faults,
-                               world, *watch);
+        backend = open_backend(o.measure, world, *watch);
+        session = open_session(backend, o.measure, setup->schedule, setup->nominal, o.costs.activation_bytes,
+                               setup->faults, world, *watch);
       }, exit_code)) {
     return exit_code;
   }
@@ -71,7 +73,7 @@ int run_ppbench(PpbenchOptions o, const std::vector<std::string>& argv, MpiWorld
     return exit_code;
   }
   const Schedule& schedule = setup->schedule;
-  if (root) std::cout << backend_line(session, world.size()) << "\n" << std::flush;
+  if (root) std::cout << backend_line(backend, world.size()) << "\n" << std::flush;
 
   const std::vector<std::string> hosts = world.host_names();
   const ClockAlignment clocks = align_clocks(world, session);

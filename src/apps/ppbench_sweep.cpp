@@ -211,6 +211,17 @@ std::string chart_subtitle(const std::string& stage_times, const nlohmann::json&
          " iterations per point";
 }
 
+// Rank 0: sweep.csv and sweep.json for the points so far (each file replaced
+// whole), marked complete or not.
+void write_sweep_files(const std::string& dir, const std::vector<MeasuredSweepPoint>& points,
+                       const nlohmann::json& plan, nlohmann::json context, bool complete) {
+  nlohmann::json json = sweep_to_json(points, plan, std::move(context));
+  json["complete"] = complete;
+  std::filesystem::create_directories(dir);
+  write_file_atomically(dir + "/sweep.csv", sweep_csv(points));
+  write_file_atomically(dir + "/sweep.json", json.dump(2) + "\n");
+}
+
 }  // namespace
 
 MeasuredSweepCommand::MeasuredSweepCommand(CLI::App& app) {
@@ -262,43 +273,46 @@ int MeasuredSweepCommand::run(const std::vector<std::string>& argv, MpiWorld& wo
 
   const std::vector<std::string> hosts = world.host_names();
   const std::unique_ptr<RankWatch> watch = make_rank_watch(world);
-  std::vector<MeasuredSweepPoint> points;  // rank 0: every point, in order
-  std::vector<RunResults> runs;            // rank 0: per point (empty when skipped)
+  // One backend for every point: the CUDA backend's communicators, kernel
+  // calibration and device probes are made once.
+  BackendSelection backend;
+  if (!agree_on_input(world, [&] { backend = open_backend(o.measure, world, *watch); }, exit_code)) return exit_code;
+  if (root) {
+    std::cout << backend_line(backend, world.size()) << "\n" << plan_line(o, plan, world.size()) << "\n"
+              << std::flush;
+  }
+  const nlohmann::json plan_json = plan_block(o, world.size());
+  std::vector<MeasuredSweepPoint> points;  // rank 0: every point so far, in order
   nlohmann::json context;
   double clock_bound_us = 0;
-  std::string pending;  // skip lines that come before the backend line
-  bool announced = false;
   const std::size_t count = plan.points.size();
   for (std::size_t i = 0; i < count; ++i) {
     const PlannedPoint& planned = plan.points[i];
     MeasuredSweepPoint point = planned.report;
     RunResults results;
+    bool failed = false;
     if (planned.setup) {
       const RunSetup& setup = *planned.setup;
       RankSession session;
       if (!agree_on_input(world, [&] {
-            session = open_session(o.measure, setup.schedule, setup.nominal, o.costs.activation_bytes, setup.faults,
-                                   world, *watch);
+            session = open_session(backend, o.measure, setup.schedule, setup.nominal, o.costs.activation_bytes,
+                                   setup.faults, world, *watch);
           }, exit_code)) {
-        return exit_code;
+        return exit_code;  // the points before this one stay written
       }
-      if (root && !announced) {
-        std::cout << backend_line(session, world.size()) << "\n" << plan_line(o, plan, world.size()) << "\n"
-                  << pending << std::flush;
-      }
-      announced = true;
       const ClockAlignment clocks = align_clocks(world, session);
       MeasuredIterations measured =
           run_iterations(world, session, setup.schedule, clocks, o.measure.warmup, o.iters, o.measure.timeout_s);
       // Rank 0's analysis can fail only by a bug; the others must then not go
       // on into the next point's collectives alone.
-      bool failed = false;
       if (root) {
         try {
           const double bound = clocks.bound_us + measured.timestamp_bound_us;
           clock_bound_us = std::max(clock_bound_us, bound);
           nlohmann::json point_context = run_context(argv, world, hosts, session, bound, o.costs, point.faults);
           context = point_context;  // the sweep's: the last session's, with the largest bound (below)
+          context["clock_alignment_bound_us"] = clock_bound_us;
+          context["faults"] = o.faults;
           results = analyze_measurement(setup, std::move(measured), o.measure.warmup, o.costs.activation_bytes,
                                         std::move(point_context));
           point.summary = results.summary;
@@ -309,31 +323,31 @@ int MeasuredSweepCommand::run(const std::vector<std::string>& argv, MpiWorld& wo
           failed = true;
         }
       }
-      if (world.any(failed)) return broadcast_exit_code(world, exit_code);
     }
-    if (root) {
-      const std::string line = format_sweep_point_line(point, i + 1, count) + "\n";
-      if (announced) {
-        std::cout << line << std::flush;
-      } else {
-        pending += line;
+    // Each finished point is written at once, so that a sweep cut short (a
+    // failed rank, a kill) keeps what it measured: the point's run directory,
+    // then sweep.csv and sweep.json with every point so far ("complete":
+    // false). A SIGINT, SIGTERM or SIGHUP meanwhile is held on every rank
+    // until rank 0 has written (mpirun passes it on to all ranks and kills
+    // the rest as soon as one dies), then ends the job as it would have.
+    const InterruptGuard interrupts;
+    if (root && !failed) {
+      try {
+        std::cout << format_sweep_point_line(point, i + 1, count) + "\n" << std::flush;
+        if (!point.skipped) write_run_directory(dir + "/" + point.directory, results);
+        points.push_back(std::move(point));
+        write_sweep_files(dir, points, plan_json, context, false);
+      } catch (const std::exception& e) {
+        exit_code = report_error("ppbench", e);
+        failed = true;
       }
-      points.push_back(std::move(point));
-      runs.push_back(std::move(results));
     }
+    if (world.any(failed)) return broadcast_exit_code(world, exit_code);
   }
 
-  // On every rank: mpirun passes a SIGINT or SIGTERM on to all ranks and
-  // kills the rest as soon as one dies, so the others, waiting for rank 0's
-  // exit code, must outlive its clean-up. Rank 0's catch reports the
-  // interruption; each guard's end raises the signal again.
   const InterruptGuard interrupts;
   if (root) {
     try {
-      context["clock_alignment_bound_us"] = clock_bound_us;
-      context["faults"] = o.faults;
-      const std::string csv = sweep_csv(points);
-      const std::string json = sweep_to_json(points, plan_block(o, world.size()), context).dump(2) + "\n";
       std::optional<std::string> chart;
       if (image_output_available()) {
         chart = draw_view("sweep.png", [&] {
@@ -341,19 +355,9 @@ int MeasuredSweepCommand::run(const std::vector<std::string>& argv, MpiWorld& wo
                                  sweep_chart(points, chart_subtitle(stage_times_of(plan), context, o.iters)));
         });
       }
-      // Every file of the sweep at once, into DIR.tmp.<pid>, renamed at the
-      // end: a sweep stopped at any point leaves no DIR, never a partial
-      // sweep.csv; one interrupted here removes DIR.tmp.<pid> first.
-      write_directory_atomically(dir, [&](const std::string& tmp) {
-        for (std::size_t i = 0; i < points.size(); ++i) {
-          interrupts.throw_if_interrupted();
-          if (!points[i].skipped) write_run_directory(tmp + "/" + points[i].directory, runs[i]);
-        }
-        interrupts.throw_if_interrupted();
-        write_file_atomically(tmp + "/sweep.csv", csv);
-        write_file_atomically(tmp + "/sweep.json", json);
-        if (chart) write_view(tmp, "sweep.png", [&] { return *chart; });
-      });
+      interrupts.throw_if_interrupted();
+      write_sweep_files(dir, points, plan_json, context, true);
+      if (chart) write_view(dir, "sweep.png", [&] { return *chart; });
       std::cout << format_sweep_table(points);
       if (!image_output_available()) std::cout << "ppbench sweep: no chart (this ppbench was built without cairo)\n";
       std::cout << "ppbench: wrote " << dir << "\n";

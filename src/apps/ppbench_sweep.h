@@ -1,9 +1,11 @@
 // `ppbench sweep`: the measured counterpart of `ppsim sweep`. For each
-// (schedule, M) point, in order, every rank opens a session, aligns clocks and
-// runs warm-up and measured iterations exactly as a ppbench run does; rank 0
-// judges each point as a run is judged (ppbench_run_setup.h) and at the end
-// writes one directory: sweep.csv, sweep.json, sweep.png and each point's run
-// directory under points/ (docs/runtime.md, "ppbench sweep").
+// (schedule, M) point, in order, every rank opens a session on the command's
+// one backend, aligns clocks and runs warm-up and measured iterations exactly
+// as a ppbench run does; rank 0 judges each point as a run is judged
+// (ppbench_run_setup.h) and writes it at once into the sweep directory: the
+// point's run directory under points/, and sweep.csv and sweep.json with the
+// points so far; at the end the chart, and sweep.json says it is complete
+// (docs/runtime.md, "ppbench sweep").
 #pragma once
 
 #include <optional>

@@ -1,10 +1,9 @@
-// Rank 0 writes a sweep's directory in its last second or so; a SIGINT or
-// SIGTERM then (Ctrl-C, mpirun passing on its own) would leave DIR.tmp.<pid>
-// half written. While an InterruptGuard lives, those signals (and SIGHUP) are
-// only noted; the writer asks between files and, interrupted, throws, so that
-// write_directory_atomically removes what it wrote. The guard's end puts the
-// old handlers back and raises a noted signal again: the process still ends as
-// the signal would have ended it, only after the clean-up.
+// Rank 0 writes each finished point of a sweep, and the chart at the end; a
+// SIGINT or SIGTERM then (Ctrl-C, mpirun passing on its own) would cut a
+// write short. While an InterruptGuard lives, those signals (and SIGHUP) are
+// only noted; the writer may ask and, interrupted, throw. The guard's end
+// puts the old handlers back and raises a noted signal again: the process
+// still ends as the signal would have ended it, only after the write.
 #pragma once
 
 #include <stdexcept>

@@ -26,14 +26,6 @@ std::unique_ptr<Backend> cuda_or_null(const BackendOptions& options, HostComm& c
 
 }  // namespace
 
-bool cuda_backend_built() {
-#if defined(PPB_HAVE_CUDA)
-  return true;
-#else
-  return false;
-#endif
-}
-
 BackendSelection make_backend(const BackendOptions& options, HostComm& comm) {
   BackendSelection selection;
   if (options.choice == "cuda") {

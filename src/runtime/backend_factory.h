@@ -28,7 +28,4 @@ struct BackendSelection {
 // NCCL id). Throws InputError naming --backend when the choice cannot be met.
 BackendSelection make_backend(const BackendOptions& options, HostComm& comm);
 
-// Whether this ppbench was built with the CUDA backend.
-bool cuda_backend_built();
-
 }  // namespace ppb

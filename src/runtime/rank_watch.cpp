@@ -76,7 +76,12 @@ std::string RankWatch::describe_locked() const {
   return line;
 }
 
+void RankWatch::park_if_expired() const {
+  while (expired_.load()) std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
 void RankWatch::expire() {
+  expired_.store(true);
   std::lock_guard<std::mutex> lock(mutex_);
   std::fprintf(stderr, "ppbench: %s\n", describe_locked().c_str());
   std::fflush(stderr);

@@ -11,6 +11,7 @@
 // (MPI_Abort with exit 3 in ppbench). `stop` is not expected to return.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -46,6 +47,15 @@ class RankWatch {
   void attach(Backend* backend, const Executor* executor);
   void detach(const Backend* backend);
 
+  // True from the moment the watch fired: the rank is being stopped, and an
+  // error its main thread meets from then on (a peer's abort closes the
+  // links it waits on) is a consequence, not news: the watch's line is the
+  // rank's report, and the watch ends the job.
+  bool expired() const { return expired_.load(); }
+  // Blocks for good when the watch has fired (it stops the job); returns at
+  // once otherwise.
+  void park_if_expired() const;
+
   // The line printed on expiry, without "ppbench: " and the newline:
   // "rank 1 timed out in set-up, preparing the backend (...)" or
   // "rank 2 timed out in iteration 0 after B0@s2; waiting for F2@s1 from rank 1".
@@ -65,6 +75,7 @@ class RankWatch {
   int iteration_ = -1;
   Backend* backend_ = nullptr;
   const Executor* executor_ = nullptr;
+  std::atomic<bool> expired_{false};
   // Last, so that it is destroyed first: its thread calls expire().
   std::unique_ptr<Watchdog> watchdog_;
 };

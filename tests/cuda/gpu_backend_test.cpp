@@ -15,28 +15,20 @@
 
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/cuda_check.h"
+#include "launch_slack.h"
 #include "core/errors.h"
 #include "schedules/generators.h"
+#include "support/solo_comm.h"
 
 namespace ppb {
 namespace {
 
+using test::kLaunchSlackUs;
+
 #define SKIP_WITHOUT_GPU() \
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device"
 
-// A world of one process: what the runtime's MPI HostComm does, for size 1.
-class SoloComm final : public HostComm {
- public:
-  int rank() const override { return 0; }
-  int size() const override { return 1; }
-  int local_rank() const override { return 0; }
-  int local_size() const override { return 1; }
-  void barrier() override {}
-  void broadcast(void*, std::size_t, int) override {}
-  void allgather(const void* mine, std::size_t bytes, void* all) override { std::memcpy(all, mine, bytes); }
-  bool any(bool mine) override { return mine; }
-  long long max(long long mine) override { return mine; }
-};
+using test::SoloComm;
 
 TEST(CudaBackend, NoDeviceMeansCudaDeviceAvailableIsFalseAndNoThrow) {
   int count = 0;
@@ -75,7 +67,7 @@ TEST(CudaBackend, OneRankIterationIsTimedOnTheHostClock) {
       EXPECT_EQ(r.op, s.ops[0][i]);
       const double target = r.op.kind == OpKind::F ? 500.0 : 1000.0;
       EXPECT_GT(r.end_us - r.start_us, 0.75 * target) << describe(r.op);
-      EXPECT_LT(r.end_us - r.start_us, 1.25 * target + 20.0) << describe(r.op);
+      EXPECT_LT(r.end_us - r.start_us, 1.25 * target + kLaunchSlackUs) << describe(r.op);
       EXPECT_GE(r.start_us, prev_end - 5.0) << describe(r.op);  // one stream: in order, no overlap
       prev_end = r.end_us;
     }

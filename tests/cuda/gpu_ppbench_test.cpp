@@ -55,6 +55,9 @@ TEST_P(GpuPpbench, CompletesWithMessagesLargerThanNcclBuffers) {
   ASSERT_TRUE(details.contains("buffer_pool_growths")) << details;
   EXPECT_GT(details["buffer_pool_allocated_bytes"].get<std::uint64_t>(), 0u) << details;
   EXPECT_EQ(details["buffer_pool_growths"], 0) << details;
+  // Two ranks' times agree within twice the bound the run reports (each is
+  // mapped onto rank 0's clock within it).
+  const double bound = measured["context"]["clock_alignment_bound_us"].get<double>();
   for (const auto& iteration : measured["iterations"]) {
     // Every op and every transfer of the schedule was timed, each op after it
     // started and each transfer arriving after it was sent.
@@ -66,7 +69,7 @@ TEST_P(GpuPpbench, CompletesWithMessagesLargerThanNcclBuffers) {
     ASSERT_EQ(iteration["transfers"].size(), predicted["transfers"].size());
     for (const auto& x : iteration["transfers"]) {
       EXPECT_EQ(x["bytes"], 2097152);
-      EXPECT_GE(x["arrive"].get<double>(), x["send"].get<double>());
+      EXPECT_GE(x["arrive"].get<double>(), x["send"].get<double>() - 2 * bound);
     }
   }
   const nlohmann::json summary = nlohmann::json::parse(read_text(out + "/summary.json"));

@@ -52,6 +52,13 @@ std::vector<std::map<std::string, std::string>> read_csv(const std::string& path
   return rows;
 }
 
+// No ".tmp." entry anywhere under `root`: every directory written was finished.
+void expect_no_temporary_entries(const std::string& root, const std::string& log) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path() << "\n" << log;
+  }
+}
+
 // The simulator's bubble for the point, with the sweep's flags (-f 0.5
 // --backward-times 1, free links by default).
 double simulated_bubble(const std::string& schedule, int p, int m) {
@@ -145,7 +152,8 @@ TEST(PpbenchSweep, MeasuresEveryPointAndWritesAgreeingFiles) {
     }
   }
   EXPECT_EQ(std::filesystem::exists(out + "/sweep.png"), image_output_available());
-  EXPECT_FALSE(std::filesystem::exists(out + ".tmp"));
+  EXPECT_EQ(j["complete"], true);
+  expect_no_temporary_entries(dir.path(), r.err);
 }
 
 TEST(PpbenchSweep, BadInputExits2OnEveryRankNamingTheFlagAndWritesNothing) {
@@ -213,9 +221,10 @@ TEST(PpbenchSweep, OutThatCannotBeCreatedIsRefusedBeforeAnyPoint) {
 }
 
 // SIGINT or SIGTERM to mpirun once the last point is measured lands while
-// rank 0 writes the directory (about a second for these 20 points here): what
-// it had written into DIR.tmp.<pid> must go, not stay beside DIR. (A signal
-// that comes earlier or later leaves nothing or the whole DIR: either passes.)
+// rank 0 writes that point and the chart (about a second for these 20 points
+// here): the signal waits until the files are whole, then ends the job.
+// (A signal that comes earlier or later leaves the points written so far, or
+// the whole sweep: either passes.)
 TEST(PpbenchSweep, InterruptWhileWritingLeavesNoTemporaryDirectory) {
   for (const std::string& signal : std::vector<std::string>{"INT", "TERM"}) {
     SCOPED_TRACE(signal);
@@ -226,21 +235,25 @@ TEST(PpbenchSweep, InterruptWhileWritingLeavesNoTemporaryDirectory) {
                 "grep -q '\\[20/20\\]' " + log + " && break; sleep 0.01; done; kill -" + signal +
                 " $pid; wait $pid; }");
     EXPECT_NE(read_text(log).find("[20/20]"), std::string::npos) << read_text(log);
-    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
-      EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path() << "\n"
-                                                                                 << read_text(log);
+    expect_no_temporary_entries(dir.path(), read_text(log));
+    // Whatever was written is whole: sweep.json lists each point it holds.
+    const nlohmann::json j = load_json(dir.file("sweep/sweep.json"));
+    for (const auto& point : j["points"]) {
+      EXPECT_TRUE(file_exists(dir.file("sweep/" + point["directory"].get<std::string>() + "/summary.json"))) << point;
     }
   }
 }
 
 // A fault that names F3 hits only the M=4 points: the sweep has measured
-// M=1 and M=2 when rank 1 fails, and leaves no directory (no partial sweep.csv).
-TEST(PpbenchSweep, RankFailingInALaterPointExits3AndLeavesNothing) {
+// M=1 and M=2 when rank 1 fails, and keeps them: their run directories and
+// sweep.csv / sweep.json with those two points, marked incomplete.
+TEST(PpbenchSweep, RankFailingInALaterPointExits3AndKeepsTheFinishedPoints) {
   for (const std::string action : {"crash", "hang"}) {
     SCOPED_TRACE(action);
     TempDir dir;
     const CommandResult r = run_command("cd " + dir.path() + " && " + sweep(2) + " --schedule gpipe -b 1,2,4 -f 0.5 "
-                                        "--backward-times 1 --iters 1 --timeout 2 --inject-fault 1:F3:" + action);
+                                        "--backward-times 1 --iters 1 --timeout 2 --out sweep --inject-fault 1:F3:" +
+                                        action);
     EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
     EXPECT_NE(r.out.find("ppbench sweep: [2/3] gpipe M=2: makespan"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find("[3/3]"), std::string::npos) << r.out;
@@ -248,7 +261,17 @@ TEST(PpbenchSweep, RankFailingInALaterPointExits3AndLeavesNothing) {
     const std::string said = action == "crash" ? "ppbench: rank 1 crashed at F3@s1 in iteration 0"
                                                : "ppbench: rank 1 timed out in iteration 0";
     EXPECT_NE(r.err.find(said), std::string::npos) << r.err;
-    EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "a sweep directory was left";
+    const nlohmann::json j = load_json(dir.file("sweep/sweep.json"));
+    EXPECT_EQ(j["complete"], false);
+    ASSERT_EQ(j["points"].size(), 2u);
+    EXPECT_EQ(read_csv(dir.file("sweep/sweep.csv")).size(), 2u);
+    for (int m : {1, 2}) {
+      EXPECT_EQ(load_json(dir.file("sweep/points/gpipe-M" + std::to_string(m) + "/measured.json"))["iterations"].size(),
+                1u);
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir.file("sweep/points/gpipe-M4")));
+    EXPECT_FALSE(std::filesystem::exists(dir.file("sweep/sweep.png")));
+    expect_no_temporary_entries(dir.path(), r.err);
   }
 }
 

@@ -158,5 +158,25 @@ TEST(RankWatch, AHangingAbortDoesNotKeepTheJobFromStopping) {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
+// Once the watch has fired, the main thread's next error (a peer's abort
+// closing a link) is the stop's consequence: expired() says so and
+// park_if_expired() then holds the thread for good; before, it returns at once.
+TEST(RankWatch, ExpiredFromTheMomentTheWatchFires) {
+  StuckBackend backend;
+  std::promise<void> stop;
+  std::future<void> stopped = stop.get_future();
+  RankWatch watch(1, [&] { stop.set_value(); }, std::chrono::milliseconds(0));
+  watch.attach(&backend, nullptr);
+  watch.start_setup(60, "preparing the backend");
+  EXPECT_FALSE(watch.expired());
+  watch.park_if_expired();  // returns: nothing has fired
+  testing::internal::CaptureStderr();
+  watch.start_setup(0.05, "preparing the backend");
+  ASSERT_TRUE(stopped_within(stopped, 30));
+  testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(watch.expired());
+  watch.detach(&backend);
+}
+
 }  // namespace
 }  // namespace ppb

@@ -35,7 +35,9 @@ void* BufferPool::acquire(cudaStream_t stream, bool for_receive) {
   for (std::size_t i = 0; i < free_.size(); ++i) {
     const cudaError_t state = query_event(free_[i].event);
     if (state == cudaSuccess) return take(i);
-    if (state != cudaErrorNotReady) CUDA_CHECK(state);
+    if (state != cudaErrorNotReady && state != cudaSuccess) {
+      throw_cuda_error(state, "cudaEventQuery (a free buffer's last use)", __FILE__, __LINE__);
+    }
   }
   if (for_receive) {
     for (std::size_t i = 0; i < free_.size(); ++i) {

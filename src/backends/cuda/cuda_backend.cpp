@@ -10,15 +10,20 @@
 #include <mutex>
 #include <thread>
 
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "backends/cuda/buffer_pool.h"
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/device_probes.h"
 #include "backends/cuda/device_progress.h"
 #include "backends/cuda/event_pool.h"
 #include "backends/cuda/nccl_links.h"
 #include "backends/cuda/nvtx_ranges.h"
 #include "backends/cuda/stage_kernel.h"
+#include "backends/cuda/stream_concurrency.h"
 #include "backends/cuda/transfer_plan.h"
 #include "core/errors.h"
 #include "core/schedule_walk.h"
@@ -34,6 +39,25 @@ double steady_now_us() {
 }
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// The file the dynamic linker took `symbol` from: which libnccl actually
+// loaded (the build tree's RPATH, LD_LIBRARY_PATH and a packed copy can each
+// win), or the program itself where NCCL is linked in statically.
+std::string loaded_from(const void* symbol) {
+  Dl_info info{};
+  if (::dladdr(symbol, &info) == 0 || info.dli_fname == nullptr || *info.dli_fname == '\0') {
+    char self[PATH_MAX] = {0};
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+    return n > 0 ? std::string(self, static_cast<std::size_t>(n)) : std::string();
+  }
+  char resolved[PATH_MAX] = {0};
+  return ::realpath(info.dli_fname, resolved) != nullptr ? resolved : info.dli_fname;
+}
+
+// NCCL_VERSION_CODE: X*10000 + Y*100 + Z since 2.9.
+std::string nccl_version_text(int code) {
+  return std::to_string(code / 10000) + "." + std::to_string((code / 100) % 100) + "." + std::to_string(code % 100);
+}
 
 struct DeviceFacts {
   std::string name;
@@ -70,6 +94,9 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaStreamCreateWithFlags(&compute_, cudaStreamNonBlocking));
     CUDA_CHECK(cudaEventCreate(&ref_));
     kernel_ = std::make_unique<StageKernel>(options_, facts_.sm_count, facts_.l2_bytes);
+    // From here abort() reaches every communicator, those made in set-up too.
+    links_ = std::make_unique<NcclLinks>(rank_, comm_, [this](std::string step) { set_step(std::move(step)); });
+    shared_links_.store(links_.get());
     gather_gpus();
   }
 
@@ -92,7 +119,7 @@ class CudaBackend final : public Backend {
     int driver = 0, runtime = 0, nccl = 0;
     CUDA_CHECK_NOTHROW(cudaDriverGetVersion(&driver));
     CUDA_CHECK_NOTHROW(cudaRuntimeGetVersion(&runtime));
-    NCCL_CHECK_NOTHROW(ncclGetVersion(&nccl));
+    NCCL_CHECK_NOTHROW(ncclGetVersion(&nccl));  // the library that loaded, not the header built against
     auto version = [](int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); };
     nlohmann::json c = {
         {"backend", "cuda"},
@@ -108,19 +135,30 @@ class CudaBackend final : public Backend {
           {"memory_bytes", facts_.memory_bytes}}},
         {"cuda_driver_version", version(driver)},
         {"cuda_runtime_version", version(runtime)},
-        {"nccl_version", std::to_string(nccl / 10000) + "." + std::to_string((nccl / 100) % 100) + "." +
-                             std::to_string(nccl % 100)},
+        {"nccl_version", nccl_version_text(nccl)},
+        {"nccl_header_version", nccl_version_text(NCCL_VERSION_CODE)},
+        {"nccl_library", loaded_from(reinterpret_cast<const void*>(&ncclGetVersion))},
         {"kernel", kernel_->describe()},
         {"nvtx", nvtx_.enabled()},
         {"p2p", {{"design", "one 2-rank NCCL communicator and stream per directed link; receives posted in "
                             "the sender's order"},
                  {"links", links_ ? links_->channels().size() : 0}}},
+        {"hardware_queues",
+         {{"requested", std::getenv("CUDA_DEVICE_MAX_CONNECTIONS") != nullptr
+                            ? nlohmann::json(std::getenv("CUDA_DEVICE_MAX_CONNECTIONS"))
+                            : nlohmann::json()},
+          {"mps", mps_ < 0 ? nlohmann::json() : nlohmann::json(mps_ == 1)},
+          {"streams_probed", queues_.streams},
+          {"streams_run_concurrently", queues_.concurrent},
+          {"method", "one 2 ms single-block spin kernel on each of that many new streams, in this rank's turn on "
+                     "the GPU: the most running at one instant (streams the driver put on one hardware queue run "
+                     "one after the other)"}}},
         {"clock_alignment",
          {{"method", "CUDA events mapped to the host steady clock through a reference event recorded at each "
                      "iteration start (host time taken around its synchronisation)"},
           {"host_gpu_bound_us", max_ref_bound_us_},
           {"globaltimer_minus_host_us", globaltimer_offsets_us_},
-          {"globaltimer_probe_bound_us", globaltimer_bound_us_}}},
+          {"globaltimer_probe_bound_us", globaltimer_bounds_us_}}},
     };
     if (buffers_) {
       c["buffer_pool_allocated_bytes"] = buffers_->allocated_bytes();
@@ -135,38 +173,55 @@ class CudaBackend final : public Backend {
     return c;
   }
 
+  // Again for each plan (a sweep's point, calibrate's size and placement),
+  // after the last plan's final end_iteration: the communicators of links
+  // already made, the kernel calibration and the device probes stay.
   void prepare(const RankPlan& plan) override {
     PPB_ASSERT(plan.schedule != nullptr, "RankPlan without a schedule");
+    prepared_ = false;
+    {
+      // The last plan's lists name its ops and events (destroyed below):
+      // describe_stall() must not read them as this plan's.
+      std::lock_guard<std::mutex> lock(stall_mutex_);
+      settled_ = false;
+    }
+    ops_.clear();
+    received_.clear();
+    sent_.clear();
     plan_ = plan;
     schedule_ = plan.schedule;
     index_ = OpIndexer{schedule_->num_stages(), schedule_->num_microbatches};
     tplan_ = plan_transfers(*schedule_);
     CUDA_CHECK(cudaSetDevice(device_));
+    // The last plan's buffers count against the memory this one may take.
+    buffers_.reset();
+    events_.reset();
     check_buffer_memory();
 
-    links_ = std::make_unique<NcclLinks>(tplan_, rank_, comm_, [this](std::string step) { set_step(std::move(step)); });
-    shared_links_.store(links_.get());
+    links_->add(tplan_);
     in_links_.assign(tplan_.links.size(), InLink{});
     out_channel_.assign(static_cast<std::size_t>(schedule_->num_ranks), nullptr);
-    for (LinkChannel& ch : links_->channels()) {
-      if (ch.sending) {
-        out_channel_[static_cast<std::size_t>(ch.peer_rank)] = &ch;
-      } else {
-        in_links_[static_cast<std::size_t>(ch.link)].channel = &ch;
-      }
+    for (std::size_t l = 0; l < tplan_.links.size(); ++l) {
+      const LinkPlan& link = tplan_.links[l];
+      if (link.src_rank == rank_) out_channel_[static_cast<std::size_t>(link.dst_rank)] = links_->find(rank_, link.dst_rank);
+      if (link.dst_rank == rank_) in_links_[l].channel = links_->find(link.src_rank, rank_);
     }
     incoming_.assign(index_.size(), Transfer{});
     for (const Transfer& t : plan.receives) incoming_[index_(t.producer)] = t;
 
+    std::size_t channels = 0;
+    for (const InLink& in : in_links_) channels += in.channel != nullptr ? 1 : 0;
+    for (const LinkChannel* out : out_channel_) channels += out != nullptr ? 1 : 0;
     const std::size_t per_iteration = 2 * schedule_->ops[static_cast<std::size_t>(rank_)].size() +
-                                      3 * plan.receives.size() + 2 * plan.sends.size() + links_->channels().size() + 4;
+                                      3 * plan.receives.size() + 2 * plan.sends.size() + channels + 4;
     events_ = std::make_unique<EventPool>(per_iteration);
     buffers_ = std::make_unique<BufferPool>(static_cast<std::size_t>(plan.activation_bytes), compute_);
     set_step("allocating activation buffers");
     buffers_->reserve(buffers_per_iteration_);
-    calibrate_kernel();
-    set_step("probing the GPU timer");
-    probe_globaltimer();
+    if (!device_measured_) {
+      measure_device_in_turns();
+      device_measured_ = true;
+    }
     set_step("");
     prepared_ = true;
   }
@@ -287,10 +342,13 @@ class CudaBackend final : public Backend {
     }
     std::vector<cudaEvent_t> finals{events_->next()};
     CUDA_CHECK(cudaEventRecord(finals[0], compute_));
-    for (LinkChannel& ch : links_->channels()) {
+    auto final_of = [&](const LinkChannel* ch) {
+      if (ch == nullptr) return;
       finals.push_back(events_->next());
-      CUDA_CHECK(cudaEventRecord(finals.back(), ch.stream));
-    }
+      CUDA_CHECK(cudaEventRecord(finals.back(), ch->stream));
+    };
+    for (const InLink& in : in_links_) final_of(in.channel);
+    for (const LinkChannel* out : out_channel_) final_of(out);
     wait_for(finals);
     nvtx_.pop();
 
@@ -399,7 +457,7 @@ class CudaBackend final : public Backend {
           all = false;
           break;
         }
-        CUDA_CHECK(state);
+        if (state != cudaSuccess) throw_cuda_error(state, "cudaEventQuery (an iteration's last events)", __FILE__, __LINE__);
       }
       if (all) return;
       if (now_us() - last_check > 1000.0) {
@@ -476,58 +534,50 @@ class CudaBackend final : public Backend {
     return p;
   }
 
-  // Ranks sharing a GPU (launch/one-gpu.sh) calibrate one after the other:
-  // calibrated side by side, the compute and memory kernels would be sized
-  // under contention. Collective over all ranks (every rank takes the same
-  // number of turns, whatever its host).
-  void calibrate_kernel() {
+  // Kernel calibration and the device probes, once per process. Ranks
+  // sharing a GPU (launch/one-gpu.sh) take turns: side by side the compute and
+  // memory kernels would be sized under contention, the timer probe's bound
+  // would measure time slices and the queue probe the other ranks' work.
+  // Collective over all ranks (every rank takes the same number of turns,
+  // whatever its host); the timer offsets are gathered after.
+  void measure_device_in_turns() {
     set_step("waiting for the other ranks before kernel calibration");
     if (!comm_.any(ranks_on_my_gpu_ > 1)) {
-      set_step("calibrating the stage kernel");
-      kernel_->calibrate(compute_);
-      return;
-    }
-    const long long turns = comm_.max(ranks_on_my_gpu_);
-    for (long long turn = 0; turn < turns; ++turn) {
-      if (turn == my_turn_on_gpu_) {
-        set_step("calibrating the stage kernel (its turn on the shared GPU)");
-        kernel_->calibrate(compute_);
+      measure_device("");
+    } else {
+      const long long turns = comm_.max(ranks_on_my_gpu_);
+      for (long long turn = 0; turn < turns; ++turn) {
+        if (turn == my_turn_on_gpu_) measure_device(" (its turn on the shared GPU)");
+        set_step("waiting for the other ranks on this GPU to calibrate in turn");
+        comm_.barrier();
       }
-      set_step("waiting for the other ranks on this GPU to calibrate in turn");
-      comm_.barrier();
     }
+    set_step("waiting for the other ranks' GPU timer probes");
+    globaltimer_offsets_us_.assign(static_cast<std::size_t>(comm_.size()), 0.0);
+    globaltimer_bounds_us_.assign(globaltimer_offsets_us_.size(), 0.0);
+    comm_.allgather(&timer_.offset_us, sizeof(double), globaltimer_offsets_us_.data());
+    comm_.allgather(&timer_.bound_us, sizeof(double), globaltimer_bounds_us_.data());
+  }
+
+  void measure_device(const std::string& turn) {
+    set_step("calibrating the stage kernel" + turn);
+    kernel_->calibrate(compute_);
+    // %globaltimer against the host clock: ranks on one host share the host
+    // clock, so differences between their offsets show how far their GPU
+    // timers disagree.
+    set_step("probing the GPU timer" + turn);
+    timer_ = probe_globaltimer(compute_, [this] { return now_us(); });
+    set_step("probing the hardware queues" + turn);
+    queues_ = probe_concurrent_streams(requested_hardware_queues(std::getenv("CUDA_DEVICE_MAX_CONNECTIONS")), 2000.0);
+    int mps = 0;
+    mps_ = cudaDeviceGetAttribute(&mps, cudaDevAttrMpsEnabled, device_) == cudaSuccess ? mps : -1;
+    (void)cudaGetLastError();  // an older driver without the attribute: unknown, not an error
   }
 
   double time_of(cudaEvent_t e) const {
     float ms = 0.f;
     CUDA_CHECK(cudaEventElapsedTime(&ms, ref_, e));
     return host_ref_us_ + 1000.0 * static_cast<double>(ms);
-  }
-
-  // %globaltimer against the host clock, per rank: ranks on one host share the
-  // host clock, so differences between their offsets show how far their GPU
-  // timers disagree. Gathered for the context block.
-  void probe_globaltimer() {
-    std::uint64_t* d = nullptr;
-    CUDA_CHECK(cudaMalloc(&d, sizeof(std::uint64_t)));
-    double best_bound = std::numeric_limits<double>::infinity(), best_offset = 0;
-    for (int i = 0; i < 5; ++i) {
-      const double before = now_us();
-      KERNEL_CHECK(kernels::launch_timestamp(compute_, d));
-      CUDA_CHECK(cudaStreamSynchronize(compute_));
-      const double after = now_us();
-      std::uint64_t ns = 0;
-      CUDA_CHECK(cudaMemcpy(&ns, d, sizeof(ns), cudaMemcpyDeviceToHost));
-      if (after - before < 2 * best_bound) {
-        best_bound = 0.5 * (after - before);
-        best_offset = static_cast<double>(ns) / 1000.0 - 0.5 * (before + after);
-      }
-    }
-    CUDA_CHECK(cudaFree(d));
-    set_step("waiting for the other ranks' GPU timer probes");
-    globaltimer_bound_us_ = best_bound;
-    globaltimer_offsets_us_.assign(static_cast<std::size_t>(comm_.size()), 0.0);
-    comm_.allgather(&best_offset, sizeof(double), globaltimer_offsets_us_.data());
   }
 
   CudaBackendOptions options_;
@@ -575,12 +625,19 @@ class CudaBackend final : public Backend {
   std::vector<void*> consumed_inputs_;
   RankIterationRecord record_;  // end_iteration's, reused
 
-  double globaltimer_bound_us_ = 0;
-  std::vector<double> globaltimer_offsets_us_;
+  // Measured once per process (measure_device_in_turns).
+  bool device_measured_ = false;
+  TimerProbe timer_;
+  std::vector<double> globaltimer_offsets_us_;  // per rank
+  std::vector<double> globaltimer_bounds_us_;   // per rank
+  QueueProbe queues_;
+  int mps_ = -1;  // cudaDevAttrMpsEnabled; -1: unknown
 };
 
 }  // namespace
 }  // namespace cuda
+
+bool cuda_backend_built() { return true; }
 
 bool cuda_device_available() {
   int count = 0;

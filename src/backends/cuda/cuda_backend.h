@@ -26,6 +26,9 @@ namespace ppb {
 // CUDA.
 void set_cuda_environment_defaults();
 
+// Whether this program was linked with the CUDA backend (false: the stub).
+bool cuda_backend_built();
+
 // True when CUDA was built and cudaGetDeviceCount finds at least one device.
 // Never throws; local to this process (agree across ranks with HostComm::any).
 bool cuda_device_available();

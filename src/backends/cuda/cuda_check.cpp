@@ -48,6 +48,12 @@ cudaError_t query_event(cudaEvent_t event) noexcept {
   return state;
 }
 
+cudaError_t query_stream(cudaStream_t stream) noexcept {
+  const cudaError_t state = cudaStreamQuery(stream);
+  if (state == cudaErrorNotReady) (void)cudaGetLastError();
+  return state;
+}
+
 void print_cuda_error(cudaError_t code, const char* call, const char* file, int line) noexcept {
   try {
     std::fprintf(stderr, "ppbench: CUDA error at %s: %s: %s\n", error_site(file, line).c_str(), call,

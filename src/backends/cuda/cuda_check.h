@@ -26,6 +26,8 @@ void print_nccl_error(ncclResult_t code, const char* call, const char* file, int
 // failure, but the runtime also stores it as the thread's last error, where
 // it would fail the next kernel launch's check. Returns the query's result.
 cudaError_t query_event(cudaEvent_t event) noexcept;
+// cudaStreamQuery, with the same care.
+cudaError_t query_stream(cudaStream_t stream) noexcept;
 
 }  // namespace ppb::cuda
 
