@@ -220,10 +220,13 @@ INSTANTIATE_TEST_SUITE_P(Schedules, PpbenchOnDouble,
 
 // Rank 1's device clock runs 0.5% fast. The mapping of its event times onto
 // the host clock is taken afresh every iteration, so a transfer's times stay
-// within the bound plus the drift over one iteration (a mapping taken once
-// would be off by the drift over the run: hundreds of us by the last
-// iteration); the timer probe's offset is rank 1's at probe time, within its
-// bound plus the drift since the double started.
+// within the bound plus the drift since that iteration's reference: over the
+// iteration, and over the barrier between the reference and the iteration's
+// start, where a rank of an oversubscribed host can wait a few scheduler
+// ticks (4 ms each; 12 ms was seen). A mapping taken once would be off by the
+// drift over the whole run: 500 us by the last of five 20 ms iterations. The
+// timer probe's offset is rank 1's at probe time, within its bound plus the
+// drift since the double started.
 TEST(PpbenchOnDoubleClocks, ADriftingDeviceClockStaysWithinItsBounds) {
   TempDir dir;
   const std::string out = dir.file("run");
@@ -240,13 +243,15 @@ TEST(PpbenchOnDoubleClocks, ADriftingDeviceClockStaysWithinItsBounds) {
               clock["globaltimer_probe_bound_us"][1].get<double>() + drift * wall_us);
   const double bound = m["context"]["clock_alignment_bound_us"].get<double>();
   const double cost = kLinkLatencyUs + 65536 / kLinkBytesPerUs;
+  constexpr double kBarrierWaitUs = 30000;
   for (const json& iteration : m["iterations"]) {
     double makespan = 0;
     for (const json& rank : iteration["ranks"]) {
       for (const json& op : rank["ops"]) makespan = std::max(makespan, op["end"].get<double>());
     }
     for (const json& x : iteration["transfers"]) {
-      EXPECT_GE(x["arrive"].get<double>(), x["send"].get<double>() + cost - 2 * bound - drift * makespan) << x;
+      EXPECT_GE(x["arrive"].get<double>(),
+                x["send"].get<double>() + cost - 2 * bound - drift * (makespan + kBarrierWaitUs)) << x;
     }
   }
 }
